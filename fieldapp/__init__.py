@@ -1,0 +1,114 @@
+"""fieldapp: offline-first logging and tallying for a ward's community digital teams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, jsonify, render_template
+from werkzeug.exceptions import HTTPException
+
+from . import config, text
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, error pages, commands."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    config.load(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    limiter.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _migrations_dir() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers and one writer work at once; foreign keys are off by default."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import admin, api, auth, field, main, reports
+
+    for module in (main, auth, admin, field, api, reports):
+        app.register_blueprint(module.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .roles import wants_json
+
+    messages = {
+        400: "Yêu cầu không hợp lệ.",
+        401: "Vui lòng đăng nhập.",
+        403: "Bạn không có quyền xem trang này.",
+        404: "Không tìm thấy trang này.",
+        405: "Thao tác không được hỗ trợ.",
+        413: "Dữ liệu gửi lên quá lớn.",
+        415: "Định dạng dữ liệu không được hỗ trợ.",
+        429: "Bạn thao tác quá nhanh. Vui lòng thử lại sau ít phút.",
+        500: "Hệ thống đang gặp sự cố. Vui lòng thử lại sau.",
+    }
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        code = error.code or 500
+        message = messages.get(code, error.description)
+        if wants_json():
+            response = jsonify(error=error.name.lower().replace(" ", "_"), message=message)
+            response.status_code = code
+            if code == 429 and error.response is not None:
+                response.headers["Retry-After"] = error.response.headers.get("Retry-After", "60")
+            elif code == 429:
+                response.headers["Retry-After"] = "60"
+            return response
+        return render_template("error.html", code=code, message=message), code
+
+
+def register_template_helpers(app: Flask) -> None:
+    from . import vocab
+
+    app.jinja_env.filters.update(
+        date=text.fmt_date,
+        datetime=text.fmt_datetime,
+        number=text.fmt_number,
+        mask_phone=text.mask_phone,
+    )
+    app.jinja_env.globals.update(vocab=vocab)
+
+
+def register_commands(app: Flask) -> None:
+    from . import commands
+
+    commands.init_app(app)

@@ -1,0 +1,101 @@
+"""Settings: safe defaults in code, then instance/config.py, then the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+# Settings that may be given as environment variables (strings; converted below).
+ENV_KEYS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "FIELDAPP_ENV",
+    "FIELDAPP_PUBLIC_URL",
+    "FIELDAPP_ENROL_CODE_HOURS",
+    "FIELDAPP_RATELIMIT_STORAGE_URI",
+)
+
+INSECURE_KEYS = {"", "dev", "changeme", "secret", "change-me"}
+
+
+class ConfigError(RuntimeError):
+    """The app refuses to start with settings that would make it unsafe."""
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """The settings used when nothing else is given."""
+    return {
+        "FIELDAPP_ENV": "production",
+        "SECRET_KEY": None,
+        "DATABASE_URL": "sqlite:///" + str(Path(instance_path) / "fieldapp.sqlite"),
+        "FIELDAPP_PUBLIC_URL": None,  # None: the address of the request
+        "FIELDAPP_ENROL_CODE_HOURS": 72,
+        "FIELDAPP_RATELIMIT_STORAGE_URI": "memory://",
+        "FIELDAPP_SYNC_MAX_RECORDS": 200,
+        "FIELDAPP_SYNC_MAX_BYTES": 512 * 1024,
+        "FIELDAPP_SYNC_RATE": "120 per minute",
+        "FIELDAPP_LOGIN_RATE": "10 per minute",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of one hour
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # uploads; the sync API has its own limit
+    }
+
+
+def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
+    """Fill app.config: defaults < instance/config.py < environment < test_config."""
+    app.config.from_mapping(defaults(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    for key in ENV_KEYS:
+        if os.environ.get(key):
+            app.config[key] = os.environ[key]
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    cfg = app.config
+    cfg["FIELDAPP_ENROL_CODE_HOURS"] = int(cfg["FIELDAPP_ENROL_CODE_HOURS"])
+    cfg["SQLALCHEMY_DATABASE_URI"] = database_uri(cfg["DATABASE_URL"])
+    cfg["RATELIMIT_STORAGE_URI"] = cfg["FIELDAPP_RATELIMIT_STORAGE_URI"]
+    production = cfg["FIELDAPP_ENV"] == "production" and not cfg.get("TESTING")
+    cfg["SESSION_COOKIE_SECURE"] = production
+    cfg["REMEMBER_COOKIE_SECURE"] = production
+    if cfg.get("FIELDAPP_PUBLIC_URL"):
+        cfg["FIELDAPP_PUBLIC_URL"] = cfg["FIELDAPP_PUBLIC_URL"].rstrip("/")
+
+    key = cfg.get("SECRET_KEY") or ""
+    if production:
+        if key.lower() in INSECURE_KEYS or len(key) < 32:
+            raise ConfigError(
+                "SECRET_KEY is missing or too short for production: set it to at least "
+                "32 random characters (python3 -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or set FIELDAPP_ENV=development on a machine that serves no real ward."
+            )
+    elif not key:
+        cfg["SECRET_KEY"] = development_key(Path(app.instance_path))
+
+
+def database_uri(url: str) -> str:
+    """Point plain postgres URLs at psycopg 3, the driver we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def development_key(instance: Path) -> str:
+    """A random key kept in instance/ so development sessions survive restarts."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,362 @@
+"""The tables. Times are naive UTC; names are NFC with an accent-folded key beside them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+from .text import fold, nfc, utcnow
+from .vocab import DEFAULT_CATEGORIES, DEFAULT_STEPS, UNIT_KINDS
+
+
+class Ward(db.Model):
+    """A ward, commune or special zone: the tenant every other row belongs to."""
+
+    __tablename__ = "wards"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    # The word the ward uses for a residential unit: Tổ dân phố, Khu dân cư or Thôn.
+    unit_label: Mapped[str] = mapped_column(sa.String(40), default="Tổ dân phố")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    campaigns: Mapped[list[Campaign]] = relationship(back_populates="ward")
+
+    def current_campaign(self) -> Campaign | None:
+        """The campaign field records are counted in: the latest active one."""
+        return db.session.scalar(
+            sa.select(Campaign)
+            .where(Campaign.ward_id == self.id, Campaign.active)
+            .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
+            .limit(1)
+        )
+
+
+class Campaign(db.Model):
+    """A campaign (Đợt / Cuộc thi): dates, contest link, the steps and categories it counts."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("wards.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    report_due: Mapped[date]
+    contest_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    steps: Mapped[list[dict[str, str]]] = mapped_column(
+        sa.JSON, default=lambda: [dict(s) for s in DEFAULT_STEPS]
+    )
+    categories: Mapped[list[dict[str, str]]] = mapped_column(
+        sa.JSON, default=lambda: [dict(c) for c in DEFAULT_CATEGORIES]
+    )
+    consent_version: Mapped[int] = mapped_column(default=1)
+    retention_until: Mapped[date | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ward: Mapped[Ward] = relationship(back_populates="campaigns")
+
+    @property
+    def step_keys(self) -> list[str]:
+        return [s["key"] for s in self.steps]
+
+    @property
+    def category_keys(self) -> list[str]:
+        return [c["key"] for c in self.categories]
+
+    def step_label(self, key: str) -> str:
+        return next((s["label"] for s in self.steps if s["key"] == key), key)
+
+    def category_label(self, key: str) -> str:
+        return next((c["label"] for c in self.categories if c["key"] == key), key)
+
+    def consent(self, version: int | None = None) -> ConsentText | None:
+        """The consent wording of a version (the current one by default)."""
+        return db.session.scalar(
+            sa.select(ConsentText).where(
+                ConsentText.campaign_id == self.id,
+                ConsentText.version == (version or self.consent_version),
+            )
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        consent = self.consent()
+        return {
+            "id": self.id,
+            "name": self.name,
+            "starts_on": self.starts_on.isoformat(),
+            "ends_on": self.ends_on.isoformat(),
+            "report_due": self.report_due.isoformat(),
+            "contest_url": self.contest_url,
+            "steps": self.steps,
+            "categories": self.categories,
+            "consent": {"version": self.consent_version, "text": consent.text if consent else ""},
+        }
+
+
+class ConsentText(db.Model):
+    """Every wording of a campaign's consent, so each assist can show what was read out."""
+
+    __tablename__ = "consent_texts"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
+    version: Mapped[int]
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Unit(db.Model):
+    """A residential group, agency, school or organisation of a ward."""
+
+    __tablename__ = "units"
+    __table_args__ = (sa.UniqueConstraint("ward_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("wards.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # a key of vocab.UNIT_KINDS
+    name: Mapped[str] = mapped_column(sa.String(120))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ward: Mapped[Ward] = relationship()
+
+    @property
+    def is_residential(self) -> bool:
+        return self.kind == "residential"
+
+    @property
+    def kind_label(self) -> str:
+        if self.is_residential:
+            return self.ward.unit_label
+        return UNIT_KINDS.get(self.kind, self.kind)
+
+    def target_for(self, campaign: Campaign) -> int | None:
+        return db.session.scalar(
+            sa.select(Target.value).where(
+                Target.unit_id == self.id, Target.campaign_id == campaign.id
+            )
+        )
+
+
+class Target(db.Model):
+    """A unit's target (chỉ tiêu) for one campaign."""
+
+    __tablename__ = "targets"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "campaign_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
+    value: Mapped[int]
+
+
+class User(UserMixin, db.Model):
+    """A person's account, with exactly one role (vocab.ROLES)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int | None] = mapped_column(sa.ForeignKey("wards.id"), index=True)
+    username: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    full_name: Mapped[str] = mapped_column(sa.String(120))
+    name_key: Mapped[str] = mapped_column(sa.String(120), default="")
+    phone: Mapped[str | None] = mapped_column(sa.String(15))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped when the password is reset: every open session of the account ends.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    ward: Mapped[Ward | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+    def set_name(self, full_name: str) -> None:
+        self.full_name = nfc(full_name)
+        self.name_key = fold(full_name)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def role_label(self) -> str:
+        from .vocab import ROLES
+
+        return ROLES.get(self.role, self.role)
+
+
+class Device(db.Model):
+    """A member's enrolled phone. Only a hash of its token is kept."""
+
+    __tablename__ = "devices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(
+        sa.String(36), unique=True, default=lambda: str(uuid.uuid4())
+    )
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    label: Mapped[str] = mapped_column(sa.String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class EnrolmentCode(db.Model):
+    """A one-time code that enrols one phone for one member. Only its hash is kept."""
+
+    __tablename__ = "enrolment_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("devices.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    device: Mapped[Device | None] = relationship()
+
+
+class RecordMixin:
+    """Columns shared by assists and difficulties: one row per (record_id, rev)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[str] = mapped_column(sa.String(36))
+    rev: Mapped[int]
+    is_current: Mapped[bool] = mapped_column(default=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("wards.id"))
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("devices.id"))
+    recorded_at: Mapped[datetime]  # the device's clock, converted to UTC
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)  # the server's clock
+    voided: Mapped[bool] = mapped_column(default=False)
+
+
+def _record_indexes(table: str) -> tuple[Any, ...]:
+    return (
+        sa.UniqueConstraint("record_id", "rev", name=f"uq_{table}_record_rev"),
+        # At most one current revision per record, enforced by the database so that two
+        # concurrent writers of one record cannot both mark theirs current.
+        sa.Index(
+            f"ux_{table}_current",
+            "record_id",
+            unique=True,
+            sqlite_where=sa.text("is_current"),
+            postgresql_where=sa.text("is_current"),
+        ),
+        sa.Index(f"ix_{table}_tally", "campaign_id", "is_current", "unit_id"),
+        sa.Index(f"ix_{table}_user", "user_id", "received_at"),
+    )
+
+
+class Assist(RecordMixin, db.Model):
+    """One revision of an assist (lượt hỗ trợ): one resident helped on one occasion."""
+
+    __tablename__ = "assists"
+    __table_args__ = _record_indexes("assists")
+    full_name: Mapped[str | None] = mapped_column(sa.String(120))
+    name_key: Mapped[str | None] = mapped_column(sa.String(120))
+    birth_year: Mapped[int | None]
+    gender: Mapped[str | None] = mapped_column(sa.String(10))
+    phone: Mapped[str | None] = mapped_column(sa.String(15))
+    category: Mapped[str] = mapped_column(sa.String(30))
+    # Steps in campaign order, comma-delimited with commas at both ends (",installed,tested,")
+    # so a tally can count a step with a portable LIKE '%,tested,%'.
+    steps: Mapped[str] = mapped_column(sa.String(200))
+    attempts: Mapped[int] = mapped_column(default=0)
+    consent: Mapped[bool] = mapped_column(default=False)
+    consent_version: Mapped[int | None]
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    erased_at: Mapped[datetime | None]
+
+    @property
+    def step_list(self) -> list[str]:
+        return [s for s in self.steps.split(",") if s]
+
+    @staticmethod
+    def join_steps(steps: list[str]) -> str:
+        return "," + ",".join(steps) + ","
+
+
+class Difficulty(RecordMixin, db.Model):
+    """One revision of a difficulty (khó khăn, vướng mắc) reported from the field."""
+
+    __tablename__ = "difficulties"
+    __table_args__ = _record_indexes("difficulties")
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class UnitReport(db.Model):
+    """An agency's or school's own figures for a campaign."""
+
+    __tablename__ = "unit_reports"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "campaign_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
+    completed: Mapped[int] = mapped_column(default=0)  # people who completed the test
+    attempts: Mapped[int] = mapped_column(default=0)
+    pupils: Mapped[int | None]  # schools: pupils and teachers separately
+    teachers: Mapped[int | None]
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class Participant(db.Model):
+    """One line of a unit's uploaded participant list (erasable personal data)."""
+
+    __tablename__ = "participants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("unit_reports.id"), index=True)
+    full_name: Mapped[str | None] = mapped_column(sa.String(120))
+    group_name: Mapped[str] = mapped_column(sa.String(120), default="")  # class or department
+    kind: Mapped[str] = mapped_column(sa.String(20), default="other")  # pupil, teacher, other
+
+
+class AuditEvent(db.Model):
+    """Who changed what. Never holds the personal values it describes."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ward_id: Mapped[int | None] = mapped_column(sa.ForeignKey("wards.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("devices.id"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    target_type: Mapped[str | None] = mapped_column(sa.String(30))
+    target_id: Mapped[str | None] = mapped_column(sa.String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+    actor: Mapped[User | None] = relationship()

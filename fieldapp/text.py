@@ -1,0 +1,95 @@
+"""Text rules shared by every module: Unicode NFC, accent folding, phone numbers, dates."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+_SPACES = re.compile(r"\s+")
+_PHONE_PUNCT = re.compile(r"[\s.\-()]")
+
+
+def nfc(value: str) -> str:
+    """Trim, collapse inner whitespace and compose to Unicode NFC."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", value)).strip()
+
+
+def fold(value: str) -> str:
+    """Accent-folded, lower-case search key: "Nguyễn Thị Đào" -> "nguyen thi dao"."""
+    value = nfc(value).lower().replace("đ", "d")
+    decomposed = unicodedata.normalize("NFD", value)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def normalise_phone(value: str) -> str | None:
+    """A Vietnamese mobile or landline number as 10 digits starting with 0, or None."""
+    digits = _PHONE_PUNCT.sub("", value)
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    if len(digits) == 10 and digits.isascii() and digits.isdigit() and digits[0] == "0":
+        return digits
+    return None
+
+
+def mask_phone(phone: str | None) -> str:
+    """0912345678 -> 0912***678, for screens that need only to recognise a number."""
+    if not phone:
+        return ""
+    return phone[:4] + "***" + phone[-3:]
+
+
+def utcnow() -> datetime:
+    """The current time as a naive UTC datetime, the form the database stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def to_local(moment: datetime | None) -> datetime | None:
+    """A stored naive-UTC datetime in Asia/Ho_Chi_Minh."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC).astimezone(LOCAL_TZ)
+
+
+def local_today() -> date:
+    """Today's date in Asia/Ho_Chi_Minh."""
+    return datetime.now(LOCAL_TZ).date()
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    """dd/mm/yyyy, in local time for datetimes."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_local(value)
+    return value.strftime("%d/%m/%Y")
+
+
+def fmt_datetime(value: datetime | None) -> str:
+    """dd/mm/yyyy HH:MM in local time."""
+    if value is None:
+        return ""
+    return to_local(value).strftime("%d/%m/%Y %H:%M")
+
+
+def fmt_number(value: int | float | None, decimals: int = 0) -> str:
+    """Vietnamese style: 1.234 and 45,6."""
+    if value is None:
+        return ""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def parse_date(value: str) -> date | None:
+    """dd/mm/yyyy or yyyy-mm-dd, or None if it is neither."""
+    value = value.strip()
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    return None
