@@ -1,0 +1,685 @@
+"""Every count of the tally, defined once: plain functions over SQL, no request inside.
+
+Rules (pinned by tests/test_tally.py):
+- Only each record's current revision counts, and never a voided one.
+- A resident is identified by a key computed in SQL: the normalised phone when there is one,
+  else the accent-folded name + birth year + unit, else (personal fields erased) the record.
+  So one phone helped in two units is one resident for the ward but one in each unit: the
+  ward's resident figures are counted ward-wide, never as the sum of the units.
+- A resident "reached" a step when any of their current assists includes it.
+- A day is the server's `received_at` in Asia/Ho_Chi_Minh (UTC+7 all year, no summer time,
+  so a fixed +7 h shift in SQL is exact).
+- Progress = people who completed the test (residents from the logs + the unit's own
+  report) / the unit's target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from .extensions import db
+from .models import Assist, Campaign, Difficulty, Participant, Target, Unit, UnitReport, User
+from .vocab import DIFFICULTY_KINDS, TEST_STEP
+
+LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh has had no summer time since 1975
+# A device clock this far ahead of the server's receipt is "in the future" (not mere skew).
+FUTURE_TOLERANCE = timedelta(minutes=10)
+
+FLAG_OUTSIDE = "Giờ thiết bị ngoài thời gian Cuộc thi"
+FLAG_FUTURE = "Giờ thiết bị ở tương lai"
+FLAG_DUPLICATE = "Có thể trùng người"
+
+
+# --- portable SQL pieces -------------------------------------------------------------------
+
+
+class local_date(FunctionElement):  # noqa: N801 - reads like an SQL function
+    """The Asia/Ho_Chi_Minh calendar date of a naive-UTC timestamp column."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, '+7 hours')"
+
+
+@compiles(local_date)
+def _local_date_default(element: local_date, compiler: Any, **kw: Any) -> str:
+    return f"CAST(({compiler.process(element.clauses, **kw)} + INTERVAL '7 hours') AS DATE)"
+
+
+def resident_key() -> sa.ColumnElement[str]:
+    """The SQL expression that identifies a resident (see the module's rules)."""
+    return sa.case(
+        (Assist.phone.is_not(None), "p" + Assist.phone),
+        (
+            Assist.name_key.is_not(None),
+            "n"
+            + Assist.name_key
+            + "|"
+            + sa.func.coalesce(sa.cast(Assist.birth_year, sa.String), "")
+            + "|"
+            + sa.cast(Assist.unit_id, sa.String),
+        ),
+        else_="r" + Assist.record_id,
+    )
+
+
+def has_step(key: str) -> sa.ColumnElement[bool]:
+    """True when an assist's steps include `key` (steps are stored as ",a,b,")."""
+    return Assist.steps.contains(f",{key},", autoescape=True)
+
+
+def current_assists(campaign_id: int, unit_ids: Collection[int] | None = None) -> list[Any]:
+    """WHERE conditions for the counted assists: current, not voided, in scope."""
+    conditions: list[Any] = [
+        Assist.campaign_id == campaign_id,
+        Assist.is_current.is_(True),
+        Assist.voided.is_(False),
+    ]
+    if unit_ids is not None:
+        conditions.append(Assist.unit_id.in_(list(unit_ids)))
+    return conditions
+
+
+def current_difficulties(campaign_id: int, unit_ids: Collection[int] | None = None) -> list[Any]:
+    """WHERE conditions for the counted difficulties."""
+    conditions: list[Any] = [
+        Difficulty.campaign_id == campaign_id,
+        Difficulty.is_current.is_(True),
+        Difficulty.voided.is_(False),
+    ]
+    if unit_ids is not None:
+        conditions.append(Difficulty.unit_id.in_(list(unit_ids)))
+    return conditions
+
+
+# --- the figures -----------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """The log figures of one group of assists."""
+
+    assists: int = 0
+    residents: int = 0
+    attempts: int = 0
+    steps: dict[str, int] = field(default_factory=dict)  # residents who reached each step
+
+    @property
+    def tested(self) -> int:
+        return self.steps.get(TEST_STEP, 0)
+
+
+def _measures(step_keys: list[str]) -> list[Any]:
+    key = resident_key()
+    columns = [
+        sa.func.count().label("assists"),
+        sa.func.count(sa.distinct(key)).label("residents"),
+        sa.func.coalesce(sa.func.sum(Assist.attempts), 0).label("attempts"),
+    ]
+    for index, step in enumerate(step_keys):
+        columns.append(
+            sa.func.count(sa.distinct(sa.case((has_step(step), key)))).label(f"step{index}")
+        )
+    return columns
+
+
+def _counts(row: Any, step_keys: list[str]) -> Counts:
+    return Counts(
+        assists=int(row.assists or 0),
+        residents=int(row.residents or 0),
+        attempts=int(row.attempts or 0),
+        steps={step: int(getattr(row, f"step{i}") or 0) for i, step in enumerate(step_keys)},
+    )
+
+
+def totals(campaign: Campaign, unit_ids: Collection[int] | None = None) -> Counts:
+    """Log figures for the whole scope, residents counted once across units."""
+    keys = campaign.step_keys
+    row = db.session.execute(
+        sa.select(*_measures(keys)).where(*current_assists(campaign.id, unit_ids))
+    ).one()
+    return _counts(row, keys)
+
+
+def by_unit(campaign: Campaign, unit_ids: Collection[int] | None = None) -> dict[int, Counts]:
+    """Log figures per unit id (units without assists are absent)."""
+    keys = campaign.step_keys
+    rows = db.session.execute(
+        sa.select(Assist.unit_id, *_measures(keys))
+        .where(*current_assists(campaign.id, unit_ids))
+        .group_by(Assist.unit_id)
+    )
+    return {row.unit_id: _counts(row, keys) for row in rows}
+
+
+def by_category(campaign: Campaign, unit_ids: Collection[int] | None = None) -> dict[str, Counts]:
+    """Log figures per category key, in the campaign's order (unknown keys last)."""
+    keys = campaign.step_keys
+    rows = db.session.execute(
+        sa.select(Assist.category, *_measures(keys))
+        .where(*current_assists(campaign.id, unit_ids))
+        .group_by(Assist.category)
+    )
+    found = {row.category: _counts(row, keys) for row in rows}
+    order = [c for c in campaign.category_keys if c in found]
+    order += sorted(c for c in found if c not in order)
+    return {c: found[c] for c in order}
+
+
+def by_day(
+    campaign: Campaign, unit_ids: Collection[int] | None = None
+) -> list[tuple[date, Counts]]:
+    """Log figures per local day of receipt, every day from the first to the last (gaps = 0)."""
+    keys = campaign.step_keys
+    day = local_date(Assist.received_at).label("day")
+    rows = db.session.execute(
+        sa.select(day, *_measures(keys))
+        .where(*current_assists(campaign.id, unit_ids))
+        .group_by(day)
+        .order_by(day)
+    ).all()
+    found = {_as_date(row.day): _counts(row, keys) for row in rows}
+    if not found:
+        return []
+    first, last = min(found), max(found)
+    days = []
+    while first <= last:
+        days.append((first, found.get(first) or Counts(steps={k: 0 for k in keys})))
+        first += timedelta(days=1)
+    return days
+
+
+def _as_date(value: Any) -> date:
+    # SQLite hands back the text "YYYY-MM-DD" when the type is lost in a GROUP BY label.
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+@dataclass
+class MemberActivity:
+    """One member's share of a unit's work."""
+
+    user_id: int
+    name: str
+    role: str
+    assists: int
+    residents: int
+    tested: int
+    last_received_at: datetime | None
+
+
+def member_activity(campaign: Campaign, unit_id: int) -> list[MemberActivity]:
+    """Assists per member of a unit (members without any listed too), busiest first."""
+    key = resident_key()
+    rows = db.session.execute(
+        sa.select(
+            Assist.user_id,
+            sa.func.count().label("assists"),
+            sa.func.count(sa.distinct(key)).label("residents"),
+            sa.func.count(sa.distinct(sa.case((has_step(TEST_STEP), key)))).label("tested"),
+            sa.func.max(Assist.received_at).label("last"),
+        )
+        .where(*current_assists(campaign.id, [unit_id]))
+        .group_by(Assist.user_id)
+    )
+    stats = {row.user_id: row for row in rows}
+    people = db.session.scalars(
+        sa.select(User).where(
+            sa.or_(
+                sa.and_(User.unit_id == unit_id, User.role.in_(("member", "group_head"))),
+                User.id.in_(list(stats)),
+            )
+        )
+    ).all()
+    result = []
+    for person in people:
+        row = stats.get(person.id)
+        result.append(
+            MemberActivity(
+                user_id=person.id,
+                name=person.full_name,
+                role=person.role,
+                assists=row.assists if row else 0,
+                residents=row.residents if row else 0,
+                tested=row.tested if row else 0,
+                last_received_at=row.last if row else None,
+            )
+        )
+    result.sort(key=lambda m: (-m.assists, m.name))
+    return result
+
+
+@dataclass
+class FollowUp:
+    """A resident who registered but has not completed the test yet."""
+
+    full_name: str
+    birth_year: int | None
+    phone: str | None
+    category: str
+    last_received_at: datetime
+
+
+def follow_ups(campaign: Campaign, unit_ids: Collection[int], limit: int = 500) -> list[FollowUp]:
+    """Residents whose current assists include registering but not the test, oldest first."""
+    registered = "registered"
+    if registered not in campaign.step_keys or TEST_STEP not in campaign.step_keys:
+        return []
+    key = resident_key().label("rkey")
+    reached_test = sa.func.max(sa.case((has_step(TEST_STEP), 1), else_=0))
+    reached_reg = sa.func.max(sa.case((has_step(registered), 1), else_=0))
+    last = sa.func.max(Assist.received_at)
+    rows = db.session.execute(
+        sa.select(
+            sa.func.max(Assist.full_name).label("full_name"),
+            sa.func.max(Assist.birth_year).label("birth_year"),
+            sa.func.max(Assist.phone).label("phone"),
+            sa.func.max(Assist.category).label("category"),
+            last.label("last"),
+        )
+        .where(*current_assists(campaign.id, unit_ids))
+        .group_by(key)
+        .having(reached_reg == 1, reached_test == 0)
+        .order_by(last, sa.func.max(Assist.full_name))
+        .limit(limit)
+    )
+    return [
+        FollowUp(r.full_name or "", r.birth_year, r.phone, r.category or "", r.last) for r in rows
+    ]
+
+
+# --- difficulties ----------------------------------------------------------------------------
+
+
+@dataclass
+class DifficultyCounts:
+    """Difficulties of one kind: open and resolved."""
+
+    kind: str
+    label: str
+    open: int = 0
+    resolved: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.open + self.resolved
+
+
+def difficulties_by_kind(
+    campaign: Campaign, unit_ids: Collection[int] | None = None
+) -> list[DifficultyCounts]:
+    """Open and resolved difficulties per kind, in the vocabulary's order."""
+    is_open = Difficulty.resolved_at.is_(None)
+    rows = db.session.execute(
+        sa.select(
+            Difficulty.kind,
+            sa.func.sum(sa.case((is_open, 1), else_=0)).label("open"),
+            sa.func.sum(sa.case((is_open, 0), else_=1)).label("resolved"),
+        )
+        .where(*current_difficulties(campaign.id, unit_ids))
+        .group_by(Difficulty.kind)
+    )
+    found = {
+        r.kind: DifficultyCounts(r.kind, _kind_label(r.kind), r.open, r.resolved) for r in rows
+    }
+    order = [k for k in DIFFICULTY_KINDS if k in found] + sorted(
+        k for k in found if k not in DIFFICULTY_KINDS
+    )
+    return [found[k] for k in order]
+
+
+def difficulties_by_unit(
+    campaign: Campaign, unit_ids: Collection[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """(open, resolved) difficulties per unit id."""
+    is_open = Difficulty.resolved_at.is_(None)
+    rows = db.session.execute(
+        sa.select(
+            Difficulty.unit_id,
+            sa.func.sum(sa.case((is_open, 1), else_=0)).label("open"),
+            sa.func.sum(sa.case((is_open, 0), else_=1)).label("resolved"),
+        )
+        .where(*current_difficulties(campaign.id, unit_ids))
+        .group_by(Difficulty.unit_id)
+    )
+    return {r.unit_id: (int(r.open), int(r.resolved)) for r in rows}
+
+
+def open_difficulties(
+    campaign: Campaign, unit_ids: Collection[int] | None = None, limit: int = 200
+) -> list[Difficulty]:
+    """The open difficulties, oldest first, for the officer to resolve."""
+    return list(
+        db.session.scalars(
+            sa.select(Difficulty)
+            .where(*current_difficulties(campaign.id, unit_ids), Difficulty.resolved_at.is_(None))
+            .order_by(Difficulty.received_at, Difficulty.id)
+            .limit(limit)
+        )
+    )
+
+
+def _kind_label(kind: str) -> str:
+    return DIFFICULTY_KINDS.get(kind, kind)
+
+
+# --- units and their own reports -------------------------------------------------------------
+
+
+@dataclass
+class UnitRow:
+    """One unit's line of the ward's table: log figures, its own report, target, progress."""
+
+    unit: Unit
+    target: int | None
+    counts: Counts
+    report: UnitReport | None = None
+    participants: int = 0
+    difficulties_open: int = 0
+    difficulties_resolved: int = 0
+    categories: dict[str, int] = field(default_factory=dict)  # residents per category
+
+    @property
+    def completed(self) -> int:
+        """People who completed the test: residents from the logs + the unit's own report."""
+        return self.counts.tested + (self.report.completed if self.report else 0)
+
+    @property
+    def attempts(self) -> int:
+        return self.counts.attempts + (self.report.attempts if self.report else 0)
+
+    @property
+    def has_data(self) -> bool:
+        """False for a unit that has reported nothing: no assist and no report of its own."""
+        return self.counts.assists > 0 or self.report is not None
+
+    @property
+    def progress(self) -> float | None:
+        return progress(self.completed, self.target)
+
+
+def progress(done: int, target: int | None) -> float | None:
+    """Percent of the target reached (may exceed 100), or None without a target."""
+    if not target:
+        return None
+    return round(100.0 * done / target, 1)
+
+
+def unit_rows(campaign: Campaign, units: Iterable[Unit]) -> list[UnitRow]:
+    """Every given unit's line, units without any data included (they are the point)."""
+    units = list(units)
+    ids = [u.id for u in units]
+    counts = by_unit(campaign, ids)
+    targets = dict(
+        db.session.execute(
+            sa.select(Target.unit_id, Target.value).where(
+                Target.campaign_id == campaign.id, Target.unit_id.in_(ids)
+            )
+        ).all()
+    )
+    reports = {
+        r.unit_id: r
+        for r in db.session.scalars(
+            sa.select(UnitReport).where(
+                UnitReport.campaign_id == campaign.id, UnitReport.unit_id.in_(ids)
+            )
+        )
+    }
+    listed = dict(
+        db.session.execute(
+            sa.select(UnitReport.unit_id, sa.func.count(Participant.id))
+            .join(Participant, Participant.report_id == UnitReport.id)
+            .where(UnitReport.campaign_id == campaign.id, UnitReport.unit_id.in_(ids))
+            .group_by(UnitReport.unit_id)
+        ).all()
+    )
+    difficulties = difficulties_by_unit(campaign, ids)
+    categories: dict[int, dict[str, int]] = {}
+    for row in db.session.execute(
+        sa.select(
+            Assist.unit_id, Assist.category, sa.func.count(sa.distinct(resident_key())).label("n")
+        )
+        .where(*current_assists(campaign.id, ids))
+        .group_by(Assist.unit_id, Assist.category)
+    ):
+        categories.setdefault(row.unit_id, {})[row.category] = row.n
+    empty = {k: 0 for k in campaign.step_keys}
+    rows = []
+    for unit in units:
+        open_, resolved = difficulties.get(unit.id, (0, 0))
+        rows.append(
+            UnitRow(
+                unit=unit,
+                target=targets.get(unit.id),
+                counts=counts.get(unit.id) or Counts(steps=dict(empty)),
+                report=reports.get(unit.id),
+                participants=listed.get(unit.id, 0),
+                difficulties_open=open_,
+                difficulties_resolved=resolved,
+                categories=categories.get(unit.id, {}),
+            )
+        )
+    return rows
+
+
+SORTS = {
+    "name": lambda r: (r.unit.name,),
+    "kind": lambda r: (list(KIND_ORDER).index(r.unit.kind) if r.unit.kind in KIND_ORDER else 9,),
+    "progress": lambda r: (r.progress is None, r.progress or 0.0),
+    "completed": lambda r: (r.completed,),
+    "residents": lambda r: (r.counts.residents,),
+}
+KIND_ORDER = ("residential", "agency", "school", "organisation")
+
+
+def sort_rows(rows: list[UnitRow], by: str = "kind", descending: bool = False) -> list[UnitRow]:
+    """Rows sorted by a column of the ward's table; units without a target sort last."""
+    key = SORTS.get(by, SORTS["kind"])
+    ordered = sorted(rows, key=lambda r: (r.unit.name,))
+    ordered.sort(key=key, reverse=descending)
+    if by == "progress" and descending:
+        # keep "no target" last whichever way the column is sorted
+        ordered.sort(key=lambda r: r.progress is None)
+    return ordered
+
+
+@dataclass
+class WardSummary:
+    """The ward's totals: residents ward-wide from the logs, plus the units' own reports."""
+
+    counts: Counts
+    reported_completed: int
+    reported_attempts: int
+    target: int
+    units: int
+    units_with_data: int
+
+    @property
+    def completed(self) -> int:
+        return self.counts.tested + self.reported_completed
+
+    @property
+    def attempts(self) -> int:
+        return self.counts.attempts + self.reported_attempts
+
+    @property
+    def progress(self) -> float | None:
+        return progress(self.completed, self.target)
+
+
+def ward_summary(campaign: Campaign, rows: list[UnitRow]) -> WardSummary:
+    """Totals over the given unit rows; the log figures are recounted ward-wide."""
+    ids = [r.unit.id for r in rows]
+    return WardSummary(
+        counts=totals(campaign, ids),
+        reported_completed=sum(r.report.completed for r in rows if r.report),
+        reported_attempts=sum(r.report.attempts for r in rows if r.report),
+        target=sum(r.target or 0 for r in rows),
+        units=len(rows),
+        units_with_data=sum(1 for r in rows if r.has_data),
+    )
+
+
+@dataclass
+class KindSummary:
+    """One line of the printed report: the units of one kind together."""
+
+    kind: str
+    units: int
+    reported: int
+    counts: Counts
+    completed: int
+    attempts: int
+    pupils: int
+    teachers: int
+    target: int
+
+    @property
+    def progress(self) -> float | None:
+        return progress(self.completed, self.target)
+
+
+def by_kind(campaign: Campaign, rows: list[UnitRow]) -> list[KindSummary]:
+    """Unit rows folded by unit kind, residents recounted across each kind's units."""
+    result = []
+    for kind in KIND_ORDER:
+        group = [r for r in rows if r.unit.kind == kind]
+        if not group:
+            continue
+        ids = [r.unit.id for r in group]
+        counts = totals(campaign, ids)
+        result.append(
+            KindSummary(
+                kind=kind,
+                units=len(group),
+                reported=sum(1 for r in group if r.has_data),
+                counts=counts,
+                completed=counts.tested + sum(r.report.completed for r in group if r.report),
+                attempts=counts.attempts + sum(r.report.attempts for r in group if r.report),
+                pupils=sum((r.report.pupils or 0) for r in group if r.report),
+                teachers=sum((r.report.teachers or 0) for r in group if r.report),
+                target=sum(r.target or 0 for r in group),
+            )
+        )
+    return result
+
+
+# --- records to review -----------------------------------------------------------------------
+
+
+def record_flags(
+    recorded_at: datetime, received_at: datetime, campaign: Campaign, duplicate: bool = False
+) -> list[str]:
+    """The warnings shown beside one assist (device clock, likely duplicate)."""
+    flags = []
+    local_day = (recorded_at + LOCAL_OFFSET).date()
+    if local_day < campaign.starts_on or local_day > campaign.ends_on:
+        flags.append(FLAG_OUTSIDE)
+    if recorded_at > received_at + FUTURE_TOLERANCE:
+        flags.append(FLAG_FUTURE)
+    if duplicate:
+        flags.append(FLAG_DUPLICATE)
+    return flags
+
+
+def clock_flag_condition(campaign: Campaign) -> sa.ColumnElement[bool]:
+    """SQL: the device time is outside the campaign's days or ahead of the server."""
+    day = local_date(Assist.recorded_at)
+    # Compared in Python-free SQL: the +10 min tolerance is applied to the device side.
+    ahead = Assist.recorded_at > Assist.received_at
+    return sa.or_(day < campaign.starts_on, day > campaign.ends_on, ahead)
+
+
+def flagged_assists(
+    campaign: Campaign, unit_ids: Collection[int] | None = None, limit: int = 100
+) -> tuple[int, list[tuple[Assist, list[str]]]]:
+    """(how many, the first `limit`) current assists whose device time looks wrong."""
+    base = sa.select(Assist).where(
+        *current_assists(campaign.id, unit_ids), clock_flag_condition(campaign)
+    )
+    found: list[tuple[Assist, list[str]]] = []
+    total = 0
+    # The SQL condition is a superset (no tolerance); the exact rule is record_flags().
+    for assist in db.session.scalars(
+        base.order_by(Assist.received_at).execution_options(yield_per=500)
+    ):
+        flags = record_flags(assist.recorded_at, assist.received_at, campaign)
+        if flags:
+            total += 1
+            if len(found) < limit:
+                found.append((assist, flags))
+    return total, found
+
+
+def duplicate_groups_query(campaign: Campaign, unit_ids: Collection[int] | None = None) -> Any:
+    """Subquery of (name_key, birth_year) counted as more than one resident: likely the same."""
+    return (
+        sa.select(Assist.name_key, Assist.birth_year)
+        .where(
+            *current_assists(campaign.id, unit_ids),
+            Assist.name_key.is_not(None),
+            Assist.name_key != "",
+            Assist.birth_year.is_not(None),
+        )
+        .group_by(Assist.name_key, Assist.birth_year)
+        .having(sa.func.count(sa.distinct(resident_key())) > 1)
+        .subquery("dups")
+    )
+
+
+@dataclass
+class DuplicateGroup:
+    """Assists that share a folded name and birth year but count as different residents."""
+
+    name: str
+    birth_year: int
+    assists: list[Assist]
+
+    @property
+    def units(self) -> list[int]:
+        return sorted({a.unit_id for a in self.assists})
+
+
+def likely_duplicates(
+    campaign: Campaign, unit_ids: Collection[int] | None = None, limit: int = 100
+) -> list[DuplicateGroup]:
+    """Groups of likely duplicate residents for the officer to review."""
+    dups = duplicate_groups_query(campaign, unit_ids)
+    assists = db.session.scalars(
+        sa.select(Assist)
+        .join(
+            dups,
+            sa.and_(Assist.name_key == dups.c.name_key, Assist.birth_year == dups.c.birth_year),
+        )
+        .where(*current_assists(campaign.id, unit_ids))
+        .order_by(Assist.name_key, Assist.birth_year, Assist.received_at)
+    )
+    groups: dict[tuple[str, int], DuplicateGroup] = {}
+    for assist in assists:
+        key = (assist.name_key or "", assist.birth_year or 0)
+        if key not in groups:
+            if len(groups) >= limit:
+                break
+            groups[key] = DuplicateGroup(assist.full_name or "", assist.birth_year or 0, [])
+        groups[key].assists.append(assist)
+    return list(groups.values())
+
+
+def days_left(campaign: Campaign, today: date) -> int:
+    """Days until the report deadline (0 on the day itself, negative once passed)."""
+    return (campaign.report_due - today).days
+
+
+def report_open(campaign: Campaign, today: date) -> bool:
+    """A unit's own report can be changed until the end of the deadline's day (local time)."""
+    return today <= campaign.report_due

@@ -1,0 +1,201 @@
+"""The tally's counting rules, asserted on a known ward without HTTP."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from fieldapp import tally
+from fieldapp.extensions import db
+from tests.tally_world import EXPECTED, FORMULA_NAME, add_assist, build_records
+
+
+@pytest.fixture
+def ward(world):
+    return build_records(world)
+
+
+def _flat(counts: tally.Counts) -> dict[str, int]:
+    return {
+        "assists": counts.assists,
+        "residents": counts.residents,
+        "attempts": counts.attempts,
+        **counts.steps,
+    }
+
+
+def test_units_count_current_unvoided_revisions_only(ward):
+    per_unit = tally.by_unit(ward.campaign)
+    assert _flat(per_unit[ward.units["kdc1"].id]) == EXPECTED["kdc1"]
+    assert _flat(per_unit[ward.units["kdc2"].id]) == EXPECTED["kdc2"]
+    assert ward.units["agency"].id not in per_unit
+
+
+def test_ward_residents_are_counted_ward_wide_not_summed(ward):
+    ward_counts = tally.totals(ward.campaign)
+    assert _flat(ward_counts) == EXPECTED["ward"]
+    per_unit = tally.by_unit(ward.campaign)
+    # One phone helped in two units: once in each unit, once for the ward.
+    assert sum(c.residents for c in per_unit.values()) == ward_counts.residents + 1
+    assert sum(c.tested for c in per_unit.values()) == ward_counts.tested + 1
+    # Assists and attempts add up exactly.
+    assert sum(c.assists for c in per_unit.values()) == ward_counts.assists
+    assert sum(c.attempts for c in per_unit.values()) == ward_counts.attempts
+
+
+def test_other_wards_campaign_is_not_counted(ward):
+    add_assist(
+        ward,
+        "kdc1",
+        "member",
+        name="Hà Văn Khoa",
+        steps=["installed"],
+        received=datetime(2025, 10, 20, 2, 0),
+    )
+    db.session.commit()
+    assert tally.totals(ward.other_campaign).assists == 0
+
+
+def test_categories_split_residents(ward):
+    cats = tally.by_category(ward.campaign)
+    assert list(cats) == ["elderly", "household_business", "small_trader", "other"]
+    assert {k: c.residents for k, c in cats.items()} == {
+        "elderly": 2,  # Hoa (three assists, two units, one phone) and Én
+        "household_business": 2,  # Bình in kdc1 and Bình in kdc2 (no phone)
+        "small_trader": 1,
+        "other": 1,
+    }
+    assert cats["elderly"].tested == 1
+
+
+def test_days_are_local_and_gaps_are_filled(ward):
+    days = tally.by_day(ward.campaign)
+    assert [(d, c.assists) for d, c in days] == [
+        (date(2025, 10, 20), 1),
+        (date(2025, 10, 21), 1),  # 16:30 UTC = 23:30 local, still the 21st
+        (date(2025, 10, 22), 2),  # 17:30 UTC on the 21st = 00:30 local on the 22nd
+        (date(2025, 10, 23), 2),
+        (date(2025, 10, 24), 0),
+        (date(2025, 10, 25), 3),
+    ]
+
+
+def test_unit_rows_join_targets_reports_and_difficulties(ward):
+    units = [u for k, u in ward.units.items() if k != "other1"]
+    rows = {r.unit.name: r for r in tally.unit_rows(ward.campaign, units)}
+    kdc1 = rows["Khu dân cư số 1"]
+    assert (kdc1.target, kdc1.completed, kdc1.progress) == (100, 1, 1.0)
+    assert (kdc1.difficulties_open, kdc1.difficulties_resolved) == (1, 1)
+    assert kdc1.categories == {"elderly": 2, "household_business": 1, "small_trader": 1}
+    school = rows["Trường THCS Thành Đông"]
+    assert (school.completed, school.attempts, school.participants) == (320, 400, 3)
+    assert school.progress == 64.0
+    assert rows["Trạm Y tế phường"].completed == 25
+    kdc2 = rows["Khu dân cư số 2"]
+    assert (kdc2.difficulties_open, kdc2.difficulties_resolved) == (1, 0)  # voided one left out
+
+
+def test_unit_without_anything_is_marked_empty(ward):
+    from fieldapp.models import Unit
+
+    empty = Unit(ward_id=ward.ward.id, kind="organisation", name="Hội Phụ nữ phường")
+    db.session.add(empty)
+    db.session.commit()
+    units = [u for k, u in ward.units.items() if k != "other1"]
+    rows = tally.unit_rows(ward.campaign, [*units, empty])
+    by_name = {r.unit.name: r for r in rows}
+    assert by_name["Hội Phụ nữ phường"].has_data is False
+    assert by_name["Hội Phụ nữ phường"].progress is None
+    assert by_name["Trạm Y tế phường"].has_data is True
+
+
+def test_ward_summary_adds_reports_to_ward_wide_log_figures(ward):
+    units = [u for k, u in ward.units.items() if k != "other1"]
+    rows = tally.unit_rows(ward.campaign, units)
+    summary = tally.ward_summary(ward.campaign, rows)
+    assert summary.completed == EXPECTED["completed"]
+    assert summary.attempts == EXPECTED["attempts"]
+    assert summary.target == EXPECTED["target"]
+    assert summary.progress == round(100 * 346 / 710, 1) == 48.7
+    assert (summary.units, summary.units_with_data) == (4, 4)
+
+
+def test_by_kind_folds_units_for_the_printed_report(ward):
+    units = [u for k, u in ward.units.items() if k != "other1"]
+    kinds = {k.kind: k for k in tally.by_kind(ward.campaign, tally.unit_rows(ward.campaign, units))}
+    assert kinds["residential"].counts.residents == 6
+    assert kinds["residential"].completed == 1
+    assert kinds["school"].pupils == 300 and kinds["school"].teachers == 20
+    assert kinds["agency"].completed == 25
+
+
+def test_sorting_by_progress_keeps_units_without_target_last(ward):
+    from fieldapp.models import Unit
+
+    empty = Unit(ward_id=ward.ward.id, kind="organisation", name="Hội Cựu chiến binh")
+    db.session.add(empty)
+    db.session.commit()
+    units = [u for k, u in ward.units.items() if k != "other1"] + [empty]
+    rows = tally.unit_rows(ward.campaign, units)
+    up = [r.unit.name for r in tally.sort_rows(rows, "progress")]
+    down = [r.unit.name for r in tally.sort_rows(rows, "progress", descending=True)]
+    assert up[0] == "Khu dân cư số 1" and up[-1] == "Hội Cựu chiến binh"
+    assert down[0] == "Trạm Y tế phường" and down[-1] == "Hội Cựu chiến binh"
+
+
+def test_difficulties_by_kind_open_and_resolved(ward):
+    kinds = {k.kind: (k.open, k.resolved) for k in tally.difficulties_by_kind(ward.campaign)}
+    # the revised one counts under its current kind; the voided one not at all
+    assert kinds == {"otp_not_received": (1, 0), "forgot_password": (0, 1), "no_internet": (1, 0)}
+    assert len(tally.open_difficulties(ward.campaign)) == 2
+
+
+def test_members_activity_lists_idle_members_too(ward):
+    activity = {m.name: m for m in tally.member_activity(ward.campaign, ward.units["kdc1"].id)}
+    assert activity["Lê Thị Mai"].assists == 3  # A1, A3, A6 (A5 is voided)
+    assert activity["Đỗ Văn Nam"].assists == 3  # A2, A4, A7
+    assert activity["Lê Thị Mai"].tested == 1
+    assert activity["Phạm Văn Hùng"].assists == 0  # the group head, no entries yet
+    assert activity["Đỗ Văn Nam"].last_received_at == datetime(2025, 10, 23, 3, 0)
+
+
+def test_follow_ups_are_registered_but_not_tested(ward):
+    kdc1 = tally.follow_ups(ward.campaign, [ward.units["kdc1"].id])
+    assert [(f.full_name, f.birth_year) for f in kdc1] == [("Trần Văn Bình", 1948)]
+    # Hoa registered in kdc1 and tested there too: not to follow up.
+    ward_wide = tally.follow_ups(ward.campaign, [ward.units["kdc2"].id])
+    assert [f.full_name for f in ward_wide] == ["Trần Văn Bình"]
+
+
+def test_clock_flags(ward):
+    total, flagged = tally.flagged_assists(ward.campaign)
+    assert total == 2
+    by_name = {a.full_name: flags for a, flags in flagged}
+    assert by_name[FORMULA_NAME] == [tally.FLAG_FUTURE]
+    assert by_name["Đặng Thị Én"] == [tally.FLAG_OUTSIDE]
+
+
+def test_small_clock_skew_is_not_flagged(ward):
+    c = ward.campaign
+    received = datetime(2025, 10, 20, 2, 0)
+    assert tally.record_flags(datetime(2025, 10, 20, 2, 9), received, c) == []
+    assert tally.record_flags(datetime(2025, 10, 20, 2, 11), received, c) == [tally.FLAG_FUTURE]
+    # 23:30 local on the last day is inside; 00:30 local the next day is outside
+    assert tally.record_flags(datetime(2025, 11, 11, 16, 30), datetime(2025, 11, 11, 17), c) == []
+    late = tally.record_flags(datetime(2025, 11, 11, 17, 30), datetime(2025, 11, 11, 18), c)
+    assert late == [tally.FLAG_OUTSIDE]
+
+
+def test_likely_duplicates_share_name_and_birth_year_but_not_a_key(ward):
+    groups = tally.likely_duplicates(ward.campaign)
+    assert [(g.name, g.birth_year, len(g.assists)) for g in groups] == [("Trần Văn Bình", 1948, 3)]
+    assert groups[0].units == sorted([ward.units["kdc1"].id, ward.units["kdc2"].id])
+
+
+def test_deadline_is_open_until_the_end_of_its_day(ward):
+    c = ward.campaign
+    assert tally.report_open(c, date(2025, 11, 12)) is True
+    assert tally.report_open(c, date(2025, 11, 13)) is False
+    assert tally.days_left(c, date(2025, 11, 10)) == 2
+    assert tally.progress(1, None) is None and tally.progress(3, 8) == 37.5
