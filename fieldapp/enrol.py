@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -138,7 +139,7 @@ def enrol_device(code: str, label: str = "") -> tuple[str, Device]:
         raise EnrolError("used" if row.used_at is not None else "expired")
     user = row.user
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    device = Device(user_id=user.id, token_hash=hash_secret(token), label=nfc(label or "")[:80])
+    device = Device(user_id=user.id, token_hash=hash_secret(token), label=_label(label))
     db.session.add(device)
     db.session.flush()
     db.session.execute(
@@ -158,6 +159,15 @@ def enrol_device(code: str, label: str = "") -> tuple[str, Device]:
     )
     db.session.flush()
     return token, device
+
+
+def _label(label: Any) -> str:
+    # A label is free text from the phone: drop control characters and lone surrogates,
+    # which PostgreSQL would refuse (a 500 instead of an enrolment).
+    if not isinstance(label, str):
+        return ""
+    kept = "".join(ch for ch in label[:400] if unicodedata.category(ch) not in ("Cc", "Cs"))
+    return nfc(kept)[:80]
 
 
 def device_for_token(token: str | None) -> Device | None:

@@ -1,0 +1,678 @@
+"""The sync rules of shared/design/sync-protocol.md, as plain functions (no request inside).
+
+`sync_records(records, user, device)` answers one status per record and commits. It reads the
+existing revisions of every id in the batch with one query per table, decides every record in
+order in memory (so duplicate ids in one batch are answered one after another), and writes the
+batch with one UPDATE and one multi-row INSERT per table. The database's constraints
+(unique (record_id, rev), at most one current row per record_id) are the last line of defence
+against a concurrent writer: on an IntegrityError the batch is rolled back and decided again
+against what is now committed, so a race ends in contract answers, never a 500.
+
+Voided records (`voided: true`) need a valid id, rev, type and recorded_at. Their `data` is only
+lightly checked: every field that passes its rule is kept, every other one is taken from the
+server's current revision (or a neutral default), and unknown keys are ignored — so a void is
+never refused because, say, the campaign's category list changed since the entry was made.
+Only when the unit cannot be known at all (a void of an entry the server never saw, with no
+valid unit_id, by a member without a unit) is a void invalid.
+
+Device clocks are not trusted for anything but `recorded_at`: the server keeps `received_at`
+beside it, and the screens flag a device time in the future or far outside the campaign.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from .extensions import db
+from .models import Assist, Campaign, Device, Difficulty, Unit, User
+from .text import LOCAL_TZ, fold, nfc, normalise_phone, to_local, utcnow
+from .vocab import DIFFICULTY_KINDS, GENDERS, TEST_STEP
+
+MAX_REV = 1_000_000  # far above any real edit count, far below the INTEGER column's limit
+MAX_NAME = 120
+MAX_NOTE = 1000
+MAX_TEXT = 2000
+MAX_ATTEMPTS = 20
+PAGE_SIZE = 200
+RETRIES = 5
+
+ASSIST_KEYS = frozenset(
+    {
+        "full_name",
+        "birth_year",
+        "gender",
+        "phone",
+        "unit_id",
+        "category",
+        "steps",
+        "attempts",
+        "consent",
+        "note",
+    }
+)
+# The personal fields an erasure clears (and keeps cleared in later revisions).
+ERASED_COLUMNS = ("full_name", "name_key", "birth_year", "phone", "note")
+DIFFICULTY_KEYS = frozenset({"unit_id", "kind", "text"})
+MODELS: dict[str, type[Assist] | type[Difficulty]] = {"assist": Assist, "difficulty": Difficulty}
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_CURSOR = re.compile(r"^v1\.(\d{1,15})\.(\d{1,15})$")
+
+MSG = {
+    "record": "Bản ghi phải là một đối tượng JSON.",
+    "id": "Mã bản ghi (id) phải là một UUID.",
+    "rev": "Số phiên bản (rev) phải là số nguyên từ 1 trở lên.",
+    "type": "Loại bản ghi (type) phải là assist hoặc difficulty.",
+    "recorded_at": "Thời điểm ghi (recorded_at) phải theo ISO 8601 và có múi giờ.",
+    "voided": "Trường voided phải là true hoặc false.",
+    "data": "Dữ liệu (data) phải là một đối tượng JSON.",
+    "owner": "Mã bản ghi này thuộc về thành viên khác.",
+    "other_type": "Mã bản ghi này đã được dùng cho loại bản ghi khác.",
+    "campaign": "Phường chưa có đợt nào đang diễn ra. Vui lòng liên hệ cán bộ phường.",
+    "unknown_key": "Trường không được hỗ trợ: {key}.",
+    "bad_chars": "Có ký tự không hợp lệ.",
+    "full_name": "Vui lòng nhập họ và tên.",
+    "full_name_length": "Họ và tên phải có từ 2 đến 120 ký tự.",
+    "birth_year": "Năm sinh phải là số từ 1900 đến {year}.",
+    "gender": "Giới tính không hợp lệ.",
+    "phone": "Số điện thoại không đúng (10 chữ số bắt đầu bằng 0, hoặc dạng +84).",
+    "unit_missing": "Vui lòng chọn {label}.",
+    "unit": "{label} này không thuộc phường hoặc đã ngừng hoạt động.",
+    "category_missing": "Vui lòng chọn đối tượng.",
+    "category": "Đối tượng này không có trong đợt.",
+    "steps": "Vui lòng chọn ít nhất một việc đã hỗ trợ.",
+    "step": "Việc hỗ trợ không có trong đợt: {key}.",
+    "step_twice": "Một việc hỗ trợ được chọn hai lần.",
+    "attempts": "Số lần thi phải là số từ 0 đến 20.",
+    "attempts_tested": "Đã thi trực tuyến thì số lần thi ít nhất là 1.",
+    "consent": "Cần có sự đồng ý của người dân.",
+    "note": "Ghi chú tối đa 1000 ký tự.",
+    "kind_missing": "Vui lòng chọn loại khó khăn.",
+    "kind": "Loại khó khăn không hợp lệ.",
+    "text": "Nội dung tối đa 2000 ký tự.",
+}
+
+
+class BadCursor(ValueError):
+    """A `since` cursor this server did not give out."""
+
+
+@dataclass
+class Context:
+    """What every record of one batch is checked against."""
+
+    user: User
+    device_id: int | None
+    ward_id: int
+    unit_label: str
+    unit_ids: frozenset[int]
+    campaign: Campaign | None
+    now: datetime
+    year: int
+    campaigns: dict[int, Campaign] = field(default_factory=dict)
+
+    def campaign_by_id(self, campaign_id: int) -> Campaign:
+        if campaign_id not in self.campaigns:
+            self.campaigns[campaign_id] = db.session.get(Campaign, campaign_id)
+        return self.campaigns[campaign_id]
+
+
+@dataclass
+class Envelope:
+    """A record's top level, checked: what identifies it, and what it carries."""
+
+    echo_id: Any
+    echo_rev: Any
+    id: str | None = None
+    rev: int | None = None
+    type: str | None = None
+    recorded_at: datetime | None = None
+    voided: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Known:
+    """What the server holds for one record id (updated as the batch is decided)."""
+
+    type: str
+    user_id: int
+    revs: set[int]
+    current_rev: int
+    current: dict[str, Any]  # the current row's columns (a committed row or a pending insert)
+    pending: bool = False
+
+
+def make_context(user: User, device: Device | None = None, now: datetime | None = None) -> Context:
+    """The ward, its current campaign and its active residential units, read once per batch."""
+    ward = user.ward
+    unit_ids = frozenset(
+        db.session.scalars(
+            sa.select(Unit.id).where(
+                Unit.ward_id == user.ward_id, Unit.kind == "residential", Unit.active
+            )
+        )
+    )
+    now = now or utcnow()
+    campaign = ward.current_campaign() if ward else None
+    ctx = Context(
+        user=user,
+        device_id=device.id if device else None,
+        ward_id=user.ward_id,
+        unit_label=ward.unit_label if ward else "Tổ dân phố",
+        unit_ids=unit_ids,
+        campaign=campaign,
+        now=now,
+        year=now.replace(tzinfo=UTC).astimezone(LOCAL_TZ).year,
+    )
+    if campaign is not None:
+        ctx.campaigns[campaign.id] = campaign
+    return ctx
+
+
+# --- checking one record -------------------------------------------------------------------
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _clean(value: str, multiline: bool = False) -> str | None:
+    """NFC text without control characters or lone surrogates (None if it has any)."""
+    allowed = ("\n", "\r", "\t") if multiline else ("\t",)
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed:
+            return None
+    if multiline:
+        return unicodedata.normalize("NFC", value).strip()
+    return nfc(value)
+
+
+def _echo(value: Any) -> Any:
+    """What to repeat back as a record's id or rev: only small scalars, never a huge blob."""
+    if isinstance(value, str):
+        return value[:64]
+    if _is_int(value) and abs(value) < 2**53:
+        return value
+    return None
+
+
+def parse_recorded_at(value: Any) -> datetime | None:
+    """ISO 8601 with an offset, as naive UTC; None if it is not that."""
+    if not isinstance(value, str) or not 10 <= len(value) <= 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            return None
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        return None
+
+
+def check_envelope(raw: Any) -> Envelope:
+    """Check id, rev, type, recorded_at, voided and the shape of data (top-level rules)."""
+    if not isinstance(raw, dict):
+        return Envelope(None, None, errors={"record": MSG["record"]})
+    env = Envelope(_echo(raw.get("id")), _echo(raw.get("rev")))
+    errors = env.errors
+    rid = raw.get("id")
+    if isinstance(rid, str) and _UUID.match(rid):
+        env.id = rid.lower()
+    else:
+        errors["id"] = MSG["id"]
+    rev = raw.get("rev")
+    if _is_int(rev) and 1 <= rev <= MAX_REV:
+        env.rev = rev
+    else:
+        errors["rev"] = MSG["rev"]
+    kind = raw.get("type")
+    if kind in MODELS:
+        env.type = kind
+    else:
+        errors["type"] = MSG["type"]
+    env.recorded_at = parse_recorded_at(raw.get("recorded_at"))
+    if env.recorded_at is None:
+        errors["recorded_at"] = MSG["recorded_at"]
+    voided = raw.get("voided", False)
+    if isinstance(voided, bool):
+        env.voided = voided
+    else:
+        errors["voided"] = MSG["voided"]
+    data = raw.get("data", {} if env.voided else None)
+    if isinstance(data, dict):
+        env.data = data
+    else:
+        errors["data"] = MSG["data"]
+    return env
+
+
+def _unknown_keys(data: dict[str, Any], known: frozenset[str]) -> dict[str, str]:
+    errors = {}
+    for key in data:
+        if key not in known:
+            shown = str(key)[:40]
+            errors[f"data.{shown}"] = MSG["unknown_key"].format(key=shown)
+            if len(errors) >= 5:  # enough to find the bug; the answer stays small
+                break
+    return errors
+
+
+def _check_unit(data: dict[str, Any], ctx: Context, values: dict, errors: dict) -> None:
+    unit_id = data.get("unit_id")
+    if unit_id is None:
+        errors["data.unit_id"] = MSG["unit_missing"].format(label=ctx.unit_label.lower())
+    elif _is_int(unit_id) and unit_id in ctx.unit_ids:
+        values["unit_id"] = unit_id
+    else:
+        errors["data.unit_id"] = MSG["unit"].format(label=ctx.unit_label)
+
+
+def _check_text(
+    data: dict[str, Any], key: str, limit: int, message: str, values: dict, errors: dict
+) -> None:
+    value = data.get(key)
+    if value is None:
+        return
+    if not isinstance(value, str):
+        errors[f"data.{key}"] = message
+        return
+    if len(value) > limit * 4:
+        errors[f"data.{key}"] = message
+        return
+    cleaned = _clean(value, multiline=True)
+    if cleaned is None:
+        errors[f"data.{key}"] = MSG["bad_chars"]
+    elif len(cleaned) > limit:
+        errors[f"data.{key}"] = message
+    else:
+        values[key] = cleaned
+
+
+def check_assist(
+    data: dict[str, Any], campaign: Campaign, ctx: Context
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """An assist's data: (column values that passed, errors by "data.<key>")."""
+    values: dict[str, Any] = {}
+    errors = _unknown_keys(data, ASSIST_KEYS)
+
+    name = data.get("full_name")
+    if not isinstance(name, str) or not name.strip():
+        errors["data.full_name"] = MSG["full_name"]
+    elif len(name) > MAX_NAME * 4:
+        errors["data.full_name"] = MSG["full_name_length"]
+    else:
+        cleaned = _clean(name)
+        if cleaned is None:
+            errors["data.full_name"] = MSG["bad_chars"]
+        elif not 2 <= len(cleaned) <= MAX_NAME:
+            errors["data.full_name"] = MSG["full_name_length"]
+        else:
+            values["full_name"] = cleaned
+            values["name_key"] = fold(cleaned)
+
+    year = data.get("birth_year")
+    if year is not None:
+        if _is_int(year) and 1900 <= year <= ctx.year:
+            values["birth_year"] = year
+        else:
+            errors["data.birth_year"] = MSG["birth_year"].format(year=ctx.year)
+
+    gender = data.get("gender")
+    if gender not in (None, ""):
+        if isinstance(gender, str) and gender in GENDERS:
+            values["gender"] = gender
+        else:
+            errors["data.gender"] = MSG["gender"]
+
+    phone = data.get("phone")
+    if phone not in (None, ""):
+        normalised = normalise_phone(phone) if isinstance(phone, str) and len(phone) < 40 else None
+        if normalised:
+            values["phone"] = normalised
+        else:
+            errors["data.phone"] = MSG["phone"]
+
+    _check_unit(data, ctx, values, errors)
+
+    category = data.get("category")
+    if category is None or category == "":
+        errors["data.category"] = MSG["category_missing"]
+    elif isinstance(category, str) and category in campaign.category_keys:
+        values["category"] = category
+    else:
+        errors["data.category"] = MSG["category"]
+
+    steps = data.get("steps")
+    keys = campaign.step_keys
+    if not isinstance(steps, list) or not steps:
+        errors["data.steps"] = MSG["steps"]
+    else:
+        wrong = next((s for s in steps if not isinstance(s, str) or s not in keys), None)
+        if wrong is not None:
+            errors["data.steps"] = MSG["step"].format(key=str(wrong)[:40])
+        elif len(set(steps)) != len(steps):
+            errors["data.steps"] = MSG["step_twice"]
+        else:
+            values["steps"] = Assist.join_steps([k for k in keys if k in steps])
+            values["_tested"] = TEST_STEP in steps
+
+    attempts = data.get("attempts")
+    tested = values.pop("_tested", False)
+    if attempts is None:
+        values["attempts"] = 1 if tested else 0
+    elif not _is_int(attempts) or not 0 <= attempts <= MAX_ATTEMPTS:
+        errors["data.attempts"] = MSG["attempts"]
+    elif tested and attempts < 1:
+        errors["data.attempts"] = MSG["attempts_tested"]
+    else:
+        values["attempts"] = attempts
+
+    consent = data.get("consent")
+    if consent is True:
+        values["consent"] = True
+    else:
+        errors["data.consent"] = MSG["consent"]
+
+    _check_text(data, "note", MAX_NOTE, MSG["note"], values, errors)
+    return values, errors
+
+
+def check_difficulty(data: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], dict[str, str]]:
+    """A difficulty's data: (column values that passed, errors by "data.<key>")."""
+    values: dict[str, Any] = {}
+    errors = _unknown_keys(data, DIFFICULTY_KEYS)
+    _check_unit(data, ctx, values, errors)
+    kind = data.get("kind")
+    if kind is None or kind == "":
+        errors["data.kind"] = MSG["kind_missing"]
+    elif isinstance(kind, str) and kind in DIFFICULTY_KINDS:
+        values["kind"] = kind
+    else:
+        errors["data.kind"] = MSG["kind"]
+    _check_text(data, "text", MAX_TEXT, MSG["text"], values, errors)
+    values.setdefault("text", "")
+    return values, errors
+
+
+# Values a void takes for a field it cannot otherwise fill (a void counts for nothing).
+_VOID_DEFAULTS = {
+    "assist": {
+        "full_name": None,
+        "name_key": None,
+        "birth_year": None,
+        "gender": None,
+        "phone": None,
+        "category": "",
+        "steps": ",",
+        "attempts": 0,
+        "consent": False,
+        "note": None,
+    },
+    "difficulty": {"kind": "other", "text": ""},
+}
+_DATA_COLUMNS = {kind: (*defaults, "unit_id") for kind, defaults in _VOID_DEFAULTS.items()}
+
+
+# --- deciding a batch ----------------------------------------------------------------------
+
+
+def _result(env: Envelope, status: str, **extra: Any) -> dict[str, Any]:
+    return {"id": env.echo_id, "rev": env.echo_rev, "status": status, **extra}
+
+
+def _load_known(envelopes: list[Envelope]) -> dict[str, Known]:
+    """Every stored revision of the batch's ids: one query per table."""
+    known: dict[str, Known] = {}
+    ids = sorted({e.id for e in envelopes if e.id})
+    if not ids:
+        return known
+    for kind, model in MODELS.items():
+        table = model.__table__
+        rows = db.session.execute(sa.select(table).where(table.c.record_id.in_(ids))).mappings()
+        for row in rows:
+            entry = known.get(row["record_id"])
+            if entry is None:
+                entry = Known(kind, row["user_id"], set(), 0, {})
+                known[row["record_id"]] = entry
+            if entry.type != kind:
+                # The same id in both tables (never written by this module): refuse both.
+                entry.user_id = -1
+            entry.revs.add(row["rev"])
+            # The current row; the highest revision only if none is marked (never expected).
+            marked = entry.current.get("is_current", False)
+            if row["is_current"] or (not marked and row["rev"] > entry.current_rev):
+                entry.current_rev = row["rev"]
+                entry.current = dict(row)
+    return known
+
+
+def _decide(
+    env: Envelope, ctx: Context, known: dict[str, Known], writes: dict[str, Any]
+) -> dict[str, Any]:
+    """One record's answer; a stored record is added to `writes` and to `known`."""
+    if env.errors:
+        return _result(env, "invalid", errors=env.errors)
+    entry = known.get(env.id)
+    if entry is not None:
+        if entry.user_id != ctx.user.id:
+            return _result(env, "invalid", errors={"id": MSG["owner"]})
+        if entry.type != env.type:
+            return _result(env, "invalid", errors={"type": MSG["other_type"]})
+        if env.rev in entry.revs:
+            return _result(env, "unchanged")
+        if env.rev < entry.current_rev:
+            return _result(env, "stale", server_rev=entry.current_rev)
+
+    previous = entry.current if entry else None
+    if previous is not None:
+        campaign = ctx.campaign_by_id(previous["campaign_id"])
+    elif ctx.campaign is not None:
+        campaign = ctx.campaign
+    else:
+        return _result(env, "invalid", errors={"campaign": MSG["campaign"]})
+
+    if env.type == "assist":
+        values, errors = check_assist(env.data, campaign, ctx)
+    else:
+        values, errors = check_difficulty(env.data, ctx)
+    if env.voided:
+        values = _void_values(env.type, values, previous, ctx)
+        if values["unit_id"] is None:
+            return _result(env, "invalid", errors={"data.unit_id": errors["data.unit_id"]})
+    elif errors:
+        return _result(env, "invalid", errors=errors)
+
+    row = {
+        "record_id": env.id,
+        "rev": env.rev,
+        "is_current": True,
+        "ward_id": previous["ward_id"] if previous else ctx.ward_id,
+        "campaign_id": campaign.id,
+        "user_id": ctx.user.id,
+        "device_id": ctx.device_id,
+        "recorded_at": env.recorded_at,
+        "received_at": ctx.now,
+        "voided": env.voided,
+        # Every row of a multi-row INSERT needs the same keys: absent optional fields are None.
+        **_VOID_DEFAULTS[env.type],
+        **values,
+    }
+    if env.type == "assist":
+        row["erased_at"] = None
+        # The consent read out is the one of the entry's first revision.
+        row["consent_version"] = (
+            previous["consent_version"] if previous else campaign.consent_version
+        )
+        if previous is not None and previous["erased_at"] is not None:
+            # The resident asked for erasure: a later edit from a phone must not undo it.
+            row.update(dict.fromkeys(ERASED_COLUMNS), erased_at=previous["erased_at"])
+    else:
+        row["resolved_at"] = previous["resolved_at"] if previous else None
+        row["resolved_by_id"] = previous["resolved_by_id"] if previous else None
+
+    table_writes = writes[env.type]
+    if entry is None:
+        known[env.id] = Known(env.type, ctx.user.id, {env.rev}, env.rev, row, pending=True)
+    else:
+        if entry.pending:
+            entry.current["is_current"] = False  # an earlier revision in this same batch
+        else:
+            table_writes["unmark"].add(env.id)
+        entry.revs.add(env.rev)
+        entry.current_rev = env.rev
+        entry.current = row
+        entry.pending = True
+    table_writes["insert"].append(row)
+    return _result(env, "stored")
+
+
+def _void_values(
+    kind: str, values: dict[str, Any], previous: dict[str, Any] | None, ctx: Context
+) -> dict[str, Any]:
+    """A void keeps what passed its rule, else the previous revision's value, else a default."""
+    merged = {}
+    for column in _DATA_COLUMNS[kind]:
+        if column in values:
+            merged[column] = values[column]
+        elif previous is not None:
+            merged[column] = previous[column]
+        else:
+            merged[column] = _VOID_DEFAULTS[kind].get(column)
+    if merged["unit_id"] is None and ctx.user.unit_id in ctx.unit_ids:
+        merged["unit_id"] = ctx.user.unit_id
+    return merged
+
+
+def _write(writes: dict[str, Any]) -> None:
+    for kind, model in MODELS.items():
+        table = model.__table__
+        unmark = writes[kind]["unmark"]
+        if unmark:
+            db.session.execute(
+                sa.update(table)
+                .where(table.c.record_id.in_(sorted(unmark)), table.c.is_current)
+                .values(is_current=False)
+            )
+        rows = writes[kind]["insert"]
+        if rows:
+            db.session.execute(sa.insert(table), rows)
+
+
+def sync_records(
+    records: list[Any], user: User, device: Device | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Apply one batch from a member's phone; returns {"server_time", "results"}. Commits."""
+    now = now or utcnow()
+    envelopes = [check_envelope(raw) for raw in records]
+    for attempt in range(RETRIES):
+        ctx = make_context(user, device, now)
+        known = _load_known(envelopes)
+        writes = {kind: {"unmark": set(), "insert": []} for kind in MODELS}
+        results = [_decide(env, ctx, known, writes) for env in envelopes]
+        try:
+            _write(writes)
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            # Another request wrote one of these ids meanwhile: decide again against it.
+            db.session.rollback()
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        break
+    return {"server_time": iso_local(now), "results": results}
+
+
+# --- restoring a phone ---------------------------------------------------------------------
+
+
+def iso_local(moment: datetime | None) -> str | None:
+    """A stored naive-UTC time as ISO 8601 in Asia/Ho_Chi_Minh (+07:00), to the second."""
+    if moment is None:
+        return None
+    return to_local(moment).replace(microsecond=0).isoformat()
+
+
+def record_json(kind: str, row: Assist | Difficulty) -> dict[str, Any]:
+    """One stored revision in the contract's shape."""
+    if kind == "assist":
+        data: dict[str, Any] = {
+            "full_name": row.full_name,
+            "birth_year": row.birth_year,
+            "gender": row.gender,
+            "phone": row.phone,
+            "unit_id": row.unit_id,
+            "category": row.category,
+            "steps": row.step_list,
+            "attempts": row.attempts,
+            "consent": row.consent,
+            "note": row.note,
+        }
+    else:
+        data = {"unit_id": row.unit_id, "kind": row.kind, "text": row.text}
+    return {
+        "id": row.record_id,
+        "rev": row.rev,
+        "type": kind,
+        "recorded_at": iso_local(row.recorded_at),
+        "received_at": iso_local(row.received_at),
+        "voided": row.voided,
+        "data": data,
+    }
+
+
+def parse_cursor(cursor: str | None) -> tuple[int, int]:
+    """(last assist row id, last difficulty row id) of a cursor; (0, 0) for none."""
+    if cursor in (None, ""):
+        return 0, 0
+    match = _CURSOR.match(cursor)
+    if not match:
+        raise BadCursor(cursor)
+    return int(match.group(1)), int(match.group(2))
+
+
+def records_page(user: User, cursor: str | None, limit: int = PAGE_SIZE) -> dict[str, Any]:
+    """A page of the member's own current records (assists, then difficulties), oldest row first.
+
+    The cursor holds the last row id seen of each table. A record edited while a phone pages
+    gets a new row id, so it comes again later in the walk: seen twice, never missed.
+    """
+    after = list(parse_cursor(cursor))
+    out: list[dict[str, Any]] = []
+    for index, (kind, model) in enumerate(MODELS.items()):
+        room = limit - len(out)
+        if room <= 0:
+            break
+        # A member's own records only (not the group a group head may see on screens).
+        rows = db.session.scalars(
+            sa.select(model)
+            .where(model.user_id == user.id, model.is_current, model.id > after[index])
+            .order_by(model.id)
+            .limit(room)
+        ).all()
+        for row in rows:
+            out.append(record_json(kind, row))
+            after[index] = row.id
+        if len(rows) == room:
+            break
+    more = len(out) == limit and _has_more(user, after)
+    return {"records": out, "next": f"v1.{after[0]}.{after[1]}" if more else None}
+
+
+def _has_more(user: User, after: list[int]) -> bool:
+    for index, model in enumerate(MODELS.values()):
+        found = db.session.scalar(
+            sa.select(model.id)
+            .where(model.user_id == user.id, model.is_current, model.id > after[index])
+            .limit(1)
+        )
+        if found is not None:
+            return True
+    return False
