@@ -1,0 +1,226 @@
+"""The officer's setup forms, with Vietnamese messages and the typed text kept on errors."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    Field,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+from wtforms.widgets import TextInput
+
+from .text import fmt_date, nfc, normalise_phone, parse_date
+from .unit_import import parse_count
+from .vocab import RESIDENTIAL_LABELS, ROLES, UNIT_KINDS
+
+USERNAME = re.compile(r"^[a-z0-9._-]{3,60}$")
+PASSWORD_MIN = 8
+
+
+def choices(pairs: Any) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _nfc(value: Any) -> Any:
+    return nfc(value) if isinstance(value, str) else value
+
+
+class DateText(Field):
+    """A date typed as dd/mm/yyyy (yyyy-mm-dd also accepted); what was typed is kept."""
+
+    widget = TextInput()
+    data: date | None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return fmt_date(self.data) if self.data else ""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = (valuelist[0] if valuelist else "") or ""
+        self.data = None
+        if raw.strip():
+            self.data = parse_date(raw)
+            if self.data is None:
+                raise ValueError("Ngày chưa đúng. Vui lòng nhập ngày/tháng/năm, ví dụ 11/10/2025.")
+
+
+class CountText(Field):
+    """A whole number ≥ 0 (1200 or 1.200), or empty."""
+
+    widget = TextInput()
+    data: int | None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = (valuelist[0] if valuelist else "") or ""
+        self.data = None
+        if raw.strip():
+            self.data = parse_count(raw)
+            if self.data is None:
+                raise ValueError("Chỉ tiêu phải là số nguyên không âm, ví dụ 120.")
+
+
+def typed(message: str) -> Any:
+    """Like DataRequired, but keeps a parse error (e.g. a bad date) instead of replacing it."""
+
+    def check(_form: Any, field: Field) -> None:
+        if not (field.raw_data and str(field.raw_data[0]).strip()):
+            field.errors[:] = []
+            raise StopValidation(message)
+
+    return check
+
+
+class CampaignForm(FlaskForm):
+    name = StringField(
+        "Tên Cuộc thi",
+        filters=[_nfc],
+        validators=[DataRequired("Vui lòng nhập tên Cuộc thi."), Length(max=200)],
+    )
+    starts_on = DateText("Ngày bắt đầu", validators=[typed("Vui lòng nhập ngày bắt đầu.")])
+    ends_on = DateText("Ngày kết thúc", validators=[typed("Vui lòng nhập ngày kết thúc.")])
+    report_due = DateText("Hạn báo cáo kết quả", validators=[typed("Vui lòng nhập hạn báo cáo.")])
+    contest_url = StringField(
+        "Đường dẫn Cuộc thi (không bắt buộc)",
+        filters=[_strip],
+        validators=[Optional(), Length(max=500, message="Đường dẫn dài quá 500 ký tự.")],
+    )
+    retention_until = DateText("Ngày xóa thông tin cá nhân (không bắt buộc)")
+    unit_label = SelectField(
+        "Tên gọi khu dân cư của phường",
+        choices=choices((label, label) for label in RESIDENTIAL_LABELS),
+    )
+    consent = TextAreaField(
+        "Nội dung đồng ý đọc cho người dân",
+        validators=[
+            DataRequired("Vui lòng nhập nội dung đồng ý."),
+            Length(max=2000, message="Nội dung dài quá 2000 ký tự."),
+        ],
+    )
+
+    def validate_ends_on(self, field: DateText) -> None:
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError("Ngày kết thúc phải bằng hoặc sau ngày bắt đầu.")
+
+    def validate_report_due(self, field: DateText) -> None:
+        if field.data and self.ends_on.data and field.data < self.ends_on.data:
+            raise ValidationError("Hạn báo cáo phải bằng hoặc sau ngày kết thúc.")
+
+    def validate_retention_until(self, field: DateText) -> None:
+        if field.data and self.ends_on.data and field.data < self.ends_on.data:
+            raise ValidationError("Ngày xóa thông tin phải sau khi Cuộc thi kết thúc.")
+
+    def validate_contest_url(self, field: StringField) -> None:
+        parts = urlsplit(field.data or "")
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in field.data:
+            raise ValidationError(
+                "Đường dẫn phải bắt đầu bằng http:// hoặc https://, "
+                "ví dụ https://cuocthi.example.vn"
+            )
+
+
+def kind_choices(unit_label: str) -> list[SelectChoice]:
+    """Unit kinds with the residential one named as the ward names it."""
+    return choices(
+        (key, unit_label if key == "residential" else label) for key, label in UNIT_KINDS.items()
+    )
+
+
+class UnitForm(FlaskForm):
+    name = StringField(
+        "Tên đơn vị",
+        filters=[_nfc],
+        validators=[
+            DataRequired("Vui lòng nhập tên đơn vị."),
+            Length(max=120, message="Tên đơn vị dài quá 120 ký tự."),
+        ],
+    )
+    kind = SelectField("Loại đơn vị", choices=kind_choices(UNIT_KINDS["residential"]))
+    target = CountText("Chỉ tiêu cho Cuộc thi hiện tại")
+    active = BooleanField("Đang hoạt động", default=True)
+
+
+class UnitImportForm(FlaskForm):
+    file = FileField("Tệp CSV")
+
+
+class PersonForm(FlaskForm):
+    username = StringField(
+        "Tên đăng nhập",
+        filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
+        validators=[InputRequired("Vui lòng nhập tên đăng nhập.")],
+    )
+    full_name = StringField(
+        "Họ và tên",
+        filters=[_nfc],
+        validators=[
+            DataRequired("Vui lòng nhập họ và tên."),
+            Length(max=120, message="Họ và tên dài quá 120 ký tự."),
+        ],
+    )
+    phone = StringField("Số điện thoại (không bắt buộc)", filters=[_strip])
+    role = SelectField("Vai trò", choices=choices(ROLES.items()))
+    unit_id = SelectField("Đơn vị", choices=choices([("", "— Không thuộc đơn vị nào —")]))
+    password = PasswordField("Mật khẩu ban đầu")
+
+    def validate_username(self, field: StringField) -> None:
+        if not USERNAME.match(field.data or ""):
+            raise ValidationError(
+                "Tên đăng nhập gồm 3–60 ký tự: chữ thường không dấu, số, dấu chấm, "
+                "gạch dưới hoặc gạch ngang (ví dụ: tv.lan01)."
+            )
+
+    def validate_phone(self, field: StringField) -> None:
+        if field.data and normalise_phone(field.data) is None:
+            raise ValidationError("Số điện thoại cần 10 chữ số, bắt đầu bằng 0 (ví dụ 0912345678).")
+
+    def validate_password(self, field: PasswordField) -> None:
+        if field.data and len(field.data) < PASSWORD_MIN:
+            raise ValidationError(f"Mật khẩu cần ít nhất {PASSWORD_MIN} ký tự.")
+        if field.data and len(field.data) > 200:
+            raise ValidationError("Mật khẩu dài quá 200 ký tự.")
+
+
+class PasswordResetForm(FlaskForm):
+    new_password = PasswordField(
+        "Mật khẩu mới",
+        validators=[
+            DataRequired("Vui lòng nhập mật khẩu mới."),
+            Length(
+                min=PASSWORD_MIN, max=200, message=f"Mật khẩu cần ít nhất {PASSWORD_MIN} ký tự."
+            ),
+        ],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a POST button that carries only its CSRF token."""
