@@ -561,7 +561,8 @@ def _write(writes: dict[str, Any]) -> None:
                 .where(table.c.record_id.in_(sorted(unmark)), table.c.is_current)
                 .values(is_current=False)
             )
-        rows = writes[kind]["insert"]
+        # One order for every writer, so two batches lock the same ids in the same order.
+        rows = sorted(writes[kind]["insert"], key=lambda row: (row["record_id"], row["rev"]))
         if rows:
             db.session.execute(sa.insert(table), rows)
 
@@ -580,14 +581,23 @@ def sync_records(
         try:
             _write(writes)
             db.session.commit()
-        except sa.exc.IntegrityError:
-            # Another request wrote one of these ids meanwhile: decide again against it.
+        except sa.exc.DBAPIError as error:
+            # Another request wrote one of these ids meanwhile (or PostgreSQL chose this
+            # transaction as a deadlock victim): decide again against what is committed now.
             db.session.rollback()
+            if not _is_conflict(error):
+                raise
             if attempt == RETRIES - 1:
                 raise
             continue
         break
     return {"server_time": iso_local(now), "results": results}
+
+
+def _is_conflict(error: sa.exc.DBAPIError) -> bool:
+    if isinstance(error, sa.exc.IntegrityError):
+        return True
+    return getattr(error.orig, "sqlstate", None) in ("40P01", "40001")
 
 
 # --- restoring a phone ---------------------------------------------------------------------
