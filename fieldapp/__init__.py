@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Flask, jsonify, render_template
 from werkzeug.exceptions import HTTPException
 
-from . import config, text
+from . import config, security, text
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    security.init_app(app)
     return app
 
 

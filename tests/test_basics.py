@@ -136,3 +136,15 @@ def test_forms_require_csrf_token(backend, postgres_ready, tmp_path):
         response = app.test_client().post("/login", data={"username": "a", "password": "b"})
         assert response.status_code == 400
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("path", ["/login", "/healthz", "/does-not-exist"])
+def test_security_headers_on_every_response(client, path):
+    response = client.get(path)
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cache-Control"] == "no-store"
