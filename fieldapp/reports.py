@@ -2,22 +2,555 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
 
-from .roles import role_required
+from . import audit, exports, participants, tally
+from .extensions import db
+from .models import Campaign, Difficulty, Unit, UnitReport
+from .roles import get_visible_or_404, role_required, visible
+from .text import local_today, utcnow
 
 bp = Blueprint("reports", __name__)
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_COUNT = 1_000_000
+MAX_NOTE = 2000
+
+
+# --- plain rules -----------------------------------------------------------------------------
+
+
+@dataclass
+class ReportValues:
+    """A unit's own figures as typed, parsed, with an error per field."""
+
+    completed: int = 0
+    attempts: int = 0
+    pupils: int | None = None
+    teachers: int | None = None
+    note: str = ""
+
+
+def parse_count(raw: str) -> int | None:
+    """A whole number typed as 1234, 1.234 or 1 234; None if it is not one."""
+    cleaned = re.sub(r"[\s.,]", "", raw or "")
+    if not cleaned.isascii() or not cleaned.isdigit():
+        return None
+    return int(cleaned)
+
+
+def validate_report(is_school: bool, form: dict[str, str]) -> tuple[ReportValues, dict[str, str]]:
+    """Check a unit report form; a school's total is pupils + teachers unless typed."""
+    errors: dict[str, str] = {}
+    numbers: dict[str, int | None] = {}
+    fields = ["completed", "attempts"] + (["pupils", "teachers"] if is_school else [])
+    for name in fields:
+        raw = (form.get(name) or "").strip()
+        if not raw:
+            numbers[name] = None
+            continue
+        value = parse_count(raw)
+        if value is None:
+            errors[name] = "Vui lòng nhập một số nguyên không âm, ví dụ 125."
+        elif value > MAX_COUNT:
+            errors[name] = "Con số quá lớn, vui lòng kiểm tra lại."
+        else:
+            numbers[name] = value
+    values = ReportValues(note=(form.get("note") or "").strip())
+    if len(values.note) > MAX_NOTE:
+        errors["note"] = f"Ghi chú tối đa {MAX_NOTE} ký tự."
+    if is_school:
+        values.pupils = numbers.get("pupils") or 0
+        values.teachers = numbers.get("teachers") or 0
+    completed = numbers.get("completed")
+    if completed is None:
+        completed = (values.pupils or 0) + (values.teachers or 0) if is_school else None
+    if completed is None and "completed" not in errors:
+        errors["completed"] = "Vui lòng nhập số người đã hoàn thành bài thi."
+    values.completed = completed or 0
+    attempts = numbers.get("attempts")
+    values.attempts = values.completed if attempts is None else attempts
+    if not errors and values.attempts < values.completed:
+        errors["attempts"] = "Số lượt thi không thể ít hơn số người đã hoàn thành bài thi."
+    typed_total = is_school and not errors and numbers.get("completed") is not None
+    if typed_total and values.completed > (values.pupils or 0) + (values.teachers or 0) > 0:
+        errors["completed"] = "Số người hoàn thành lớn hơn tổng số học sinh và giáo viên."
+    return values, errors
+
+
+@dataclass
+class Bar:
+    """One bar of a server-drawn SVG chart, in the chart's own units."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    value: int
+    label: str
+    show_label: bool
+
+
+CHART_W, CHART_H, CHART_TOP, CHART_BOTTOM = 640, 220, 20, 28
+
+
+def chart_bars(points: list[tuple[str, int]]) -> list[Bar]:
+    """Geometry of a bar chart (drawn as SVG by the template, no JavaScript)."""
+    if not points:
+        return []
+    top = max(v for _, v in points) or 1
+    slot = CHART_W / len(points)
+    usable = CHART_H - CHART_TOP - CHART_BOTTOM
+    every = max(1, round(len(points) / 8))  # about eight date labels whatever the span
+    bars = []
+    for i, (label, value) in enumerate(points):
+        height = usable * value / top
+        bars.append(
+            Bar(
+                x=round(i * slot + slot * 0.15, 2),
+                y=round(CHART_TOP + usable - height, 2),
+                width=round(slot * 0.7, 2),
+                height=round(height, 2),
+                value=value,
+                label=label,
+                show_label=i % every == 0 or i == len(points) - 1,
+            )
+        )
+    return bars
+
+
+def natural_key(name: str) -> tuple[Any, ...]:
+    """Sort "Tổ 2" before "Tổ 10"."""
+    return tuple(int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name))
+
+
+# --- helpers for views -----------------------------------------------------------------------
+
+
+def _campaign() -> Campaign:
+    ward = current_user.ward
+    campaign = ward.current_campaign() if ward else None
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _visible_units() -> list[Unit]:
+    units = db.session.scalars(visible(Unit).where(Unit.active.is_(True))).all()
+    return sorted(units, key=lambda u: natural_key(u.name))
+
+
+def _no_campaign() -> Any:
+    return render_template("reports/no_campaign.html"), 200
+
+
+def _has_campaign() -> bool:
+    ward = current_user.ward
+    return bool(ward and ward.current_campaign())
+
+
+def _countdown(campaign: Campaign) -> dict[str, Any]:
+    left = tally.days_left(campaign, local_today())
+    return {"days_left": left, "due": campaign.report_due}
+
+
+# --- group head --------------------------------------------------------------------------------
 
 
 @bp.get("/unit")
 @role_required("group_head", "officer")
 def unit() -> Any:
-    return render_template("admin/index.html")
+    """A residential group's own numbers (group head: theirs; officer: any of the ward's)."""
+    if not _has_campaign():
+        return _no_campaign()
+    unit_id = request.args.get("unit_id", type=int)
+    if unit_id is None:
+        if current_user.role == "officer":
+            return redirect(url_for("reports.ward"))
+        unit_id = current_user.unit_id
+        if unit_id is None:
+            abort(404)
+    target_unit = get_visible_or_404(Unit, unit_id)
+    campaign = _campaign()
+    ids = [target_unit.id]
+    row = tally.unit_rows(campaign, [target_unit])[0]
+    days = tally.by_day(campaign, ids)
+    return render_template(
+        "reports/unit.html",
+        campaign=campaign,
+        unit=target_unit,
+        row=row,
+        categories=tally.by_category(campaign, ids),
+        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in days]),
+        days=days,
+        members=tally.member_activity(campaign, target_unit.id),
+        follow_ups=tally.follow_ups(campaign, ids),
+        difficulties=tally.difficulties_by_kind(campaign, ids),
+        chart=(CHART_W, CHART_H),
+        **_countdown(campaign),
+    )
 
 
-@bp.get("/unit-report")
+# --- unit reporter ----------------------------------------------------------------------------
+
+
+def _own_report(campaign: Campaign) -> UnitReport | None:
+    return db.session.scalar(visible(UnitReport).where(UnitReport.campaign_id == campaign.id))
+
+
+@bp.route("/unit-report", methods=["GET", "POST"])
 @role_required("reporter")
 def unit_report() -> Any:
-    return render_template("admin/index.html")
+    """An agency's or school's own figures, editable until the report deadline."""
+    if not _has_campaign() or current_user.unit_id is None:
+        return _no_campaign()
+    campaign = _campaign()
+    own_unit = get_visible_or_404(Unit, current_user.unit_id)
+    report = _own_report(campaign)
+    is_school = own_unit.kind == "school"
+    editable = tally.report_open(campaign, local_today())
+    errors: dict[str, str] = {}
+    form: dict[str, str] = {}
+    if request.method == "POST":
+        form = {k: request.form.get(k, "") for k in ("completed", "attempts", "pupils", "teachers")}
+        form["note"] = request.form.get("note", "")
+        if not editable:
+            flash("Đã quá hạn báo cáo nên không sửa được số liệu.", "error")
+            return redirect(url_for("reports.unit_report"))
+        values, errors = validate_report(is_school, form)
+        if not errors:
+            created = report is None
+            if report is None:
+                report = UnitReport(unit_id=own_unit.id, campaign_id=campaign.id)
+                db.session.add(report)
+            report.completed = values.completed
+            report.attempts = values.attempts
+            report.pupils = values.pupils
+            report.teachers = values.teachers
+            report.note = values.note or None
+            report.updated_by_id = current_user.id
+            report.updated_at = utcnow()
+            db.session.flush()
+            audit.record(
+                "unit_report.create" if created else "unit_report.update",
+                report,
+                unit_id=own_unit.id,
+                completed=values.completed,
+                attempts=values.attempts,
+            )
+            db.session.commit()
+            flash("Đã lưu số liệu của đơn vị.", "success")
+            return redirect(url_for("reports.unit_report"))
+    else:
+        form = _report_form(report)
+    return render_template(
+        "reports/unit_report.html",
+        campaign=campaign,
+        unit=own_unit,
+        report=report,
+        is_school=is_school,
+        editable=editable,
+        form=form,
+        errors=errors,
+        listed=participants.summary(report),
+        upload_errors=[],
+        **_countdown(campaign),
+    ), (400 if errors else 200)
+
+
+@bp.post("/unit-report/participants")
+@role_required("reporter")
+def participants_upload() -> Any:
+    """Replace the unit's participant list with an uploaded CSV or XLSX, all or nothing."""
+    if not _has_campaign() or current_user.unit_id is None:
+        return _no_campaign()
+    campaign = _campaign()
+    own_unit = get_visible_or_404(Unit, current_user.unit_id)
+    if not tally.report_open(campaign, local_today()):
+        flash("Đã quá hạn báo cáo nên không tải danh sách lên được.", "error")
+        return redirect(url_for("reports.unit_report"))
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        parsed = participants.ParsedList(errors=["Vui lòng chọn tệp danh sách (.csv hoặc .xlsx)."])
+    else:
+        parsed = participants.parse(upload.filename, upload.read())
+    if not parsed.ok:
+        report = _own_report(campaign)
+        return render_template(
+            "reports/unit_report.html",
+            campaign=campaign,
+            unit=own_unit,
+            report=report,
+            is_school=own_unit.kind == "school",
+            editable=True,
+            form=_report_form(report),
+            errors={},
+            listed=participants.summary(report),
+            upload_errors=parsed.errors or ["Tệp không có dòng nào."],
+            **_countdown(campaign),
+        ), 400
+    report = _own_report(campaign)
+    if report is None:
+        report = UnitReport(unit_id=own_unit.id, campaign_id=campaign.id)
+        db.session.add(report)
+        db.session.flush()
+    count = participants.replace(report, parsed.people)
+    audit.record("participants.upload", report, unit_id=own_unit.id, count=count)
+    db.session.commit()
+    flash(f"Đã lưu danh sách {count} người.", "success")
+    return redirect(url_for("reports.unit_report"))
+
+
+def _report_form(report: UnitReport | None) -> dict[str, str]:
+    if report is None:
+        return {}
+    return {
+        "completed": str(report.completed),
+        "attempts": str(report.attempts),
+        "pupils": "" if report.pupils is None else str(report.pupils),
+        "teachers": "" if report.teachers is None else str(report.teachers),
+        "note": report.note or "",
+    }
+
+
+@bp.post("/unit-report/participants/delete")
+@role_required("reporter")
+def participants_delete() -> Any:
+    """Erase the unit's uploaded list (audited without any of its names)."""
+    if not _has_campaign():
+        return _no_campaign()
+    report = _own_report(_campaign())
+    if report is not None:
+        count = participants.erase(report)
+        audit.record("participants.erase", report, unit_id=report.unit_id, count=count)
+        db.session.commit()
+        flash(f"Đã xóa danh sách ({count} người).", "success")
+    return redirect(url_for("reports.unit_report"))
+
+
+# --- officer ----------------------------------------------------------------------------------
+
+
+@bp.get("/reports/")
+@role_required("officer")
+def ward() -> Any:
+    """The ward's dashboard: totals, every unit, funnel, days, categories, difficulties."""
+    if not _has_campaign():
+        return _no_campaign()
+    campaign = _campaign()
+    units = _visible_units()
+    ids = [u.id for u in units]
+    rows = tally.unit_rows(campaign, units)
+    sort = request.args.get("sort", "kind")
+    descending = request.args.get("dir") == "desc"
+    days = tally.by_day(campaign, ids)
+    flagged_total, flagged = tally.flagged_assists(campaign, ids, limit=50)
+    return render_template(
+        "reports/ward.html",
+        campaign=campaign,
+        ward=current_user.ward,
+        rows=tally.sort_rows(rows, sort, descending),
+        sort=sort,
+        descending=descending,
+        summary=tally.ward_summary(campaign, rows),
+        categories=tally.by_category(campaign, ids),
+        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in days]),
+        days=days,
+        chart=(CHART_W, CHART_H),
+        difficulty_kinds=tally.difficulties_by_kind(campaign, ids),
+        open_difficulties=tally.open_difficulties(campaign, ids),
+        units_by_id={u.id: u for u in units},
+        flagged_total=flagged_total,
+        flagged=flagged,
+        duplicates=tally.likely_duplicates(campaign, ids, limit=50),
+        **_countdown(campaign),
+    )
+
+
+@bp.get("/reports/print")
+@role_required("officer")
+def print_report() -> Any:
+    """The A4 report for the Department of Science and Technology."""
+    if not _has_campaign():
+        return _no_campaign()
+    campaign = _campaign()
+    units = _visible_units()
+    rows = tally.unit_rows(campaign, units)
+    return render_template(
+        "reports/print.html",
+        campaign=campaign,
+        ward=current_user.ward,
+        summary=tally.ward_summary(campaign, rows),
+        kinds=tally.by_kind(campaign, rows),
+        difficulty_kinds=tally.difficulties_by_kind(campaign, [u.id for u in units]),
+        today=local_today(),
+        place=_place(current_user.ward.name),
+    )
+
+
+def _place(ward_name: str) -> str:
+    for prefix in ("Phường ", "Xã ", "Đặc khu ", "Thị trấn "):
+        if ward_name.startswith(prefix):
+            return ward_name[len(prefix) :]
+    return ward_name
+
+
+@bp.post("/reports/difficulties/<int:difficulty_id>/resolve")
+@role_required("officer")
+def resolve_difficulty(difficulty_id: int) -> Any:
+    """Mark a difficulty as dealt with ("Đã xử lý")."""
+    difficulty = get_visible_or_404(Difficulty, difficulty_id)
+    if difficulty.is_current and difficulty.resolved_at is None:
+        difficulty.resolved_at = utcnow()
+        difficulty.resolved_by_id = current_user.id
+        audit.record("difficulty.resolve", difficulty, record_id=difficulty.record_id)
+        db.session.commit()
+        flash("Đã đánh dấu khó khăn là đã xử lý.", "success")
+    return redirect(url_for("reports.ward") + "#kho-khan")
+
+
+# --- downloads --------------------------------------------------------------------------------
+
+
+def _download_scope() -> tuple[Campaign, list[Unit]]:
+    """The campaign and the units the signed-in person may download (group head: their own)."""
+    if not _has_campaign():
+        abort(404)
+    return _campaign(), _visible_units()
+
+
+def _record_download(name: str, units: list[Unit]) -> None:
+    detail: dict[str, Any] = {"file": name, "units": len(units)}
+    if current_user.role != "officer":
+        detail["unit_id"] = current_user.unit_id
+    audit.record("download", None, **detail)
+    db.session.commit()
+
+
+def _csv_response(sheet: exports.Sheet, filename: str) -> Response:
+    return Response(
+        stream_with_context(exports.csv_chunks(sheet)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _filename(stem: str, ext: str) -> str:
+    return f"{stem}-{local_today().strftime('%Y%m%d')}.{ext}"
+
+
+@bp.get("/reports/units.csv")
+@role_required("officer", "group_head")
+def units_csv() -> Any:
+    """Every unit's counts, with the ward's total row (officer) or one unit (group head)."""
+    campaign, units = _download_scope()
+    _record_download("units.csv", units)
+    rows = tally.unit_rows(campaign, units)
+    sheet = exports.units_sheet(
+        campaign, rows, current_user.ward.name, total=current_user.role == "officer"
+    )
+    return _csv_response(sheet, _filename("don-vi", "csv"))
+
+
+@bp.get("/reports/assists.csv")
+@role_required("officer", "group_head")
+def assists_csv() -> Any:
+    """Every counted assist; phones in full for the officer, masked for a group head."""
+    campaign, units = _download_scope()
+    _record_download("assists.csv", units)
+    sheet = exports.assists_sheet(
+        campaign, [u.id for u in units], mask_phones=current_user.role != "officer"
+    )
+    return _csv_response(sheet, _filename("luot-ho-tro", "csv"))
+
+
+@bp.get("/reports/difficulties.csv")
+@role_required("officer", "group_head")
+def difficulties_csv() -> Any:
+    """Every difficulty reported, open or resolved."""
+    campaign, units = _download_scope()
+    _record_download("difficulties.csv", units)
+    sheet = exports.difficulties_sheet(campaign, [u.id for u in units])
+    return _csv_response(sheet, _filename("kho-khan", "csv"))
+
+
+@bp.get("/reports/ward.xlsx")
+@role_required("officer", "group_head")
+def ward_xlsx() -> Any:
+    """The same tables as one workbook, one sheet each."""
+    campaign, units = _download_scope()
+    _record_download("ward.xlsx", units)
+    ids = [u.id for u in units]
+    officer = current_user.role == "officer"
+    sheets = [
+        exports.units_sheet(
+            campaign, tally.unit_rows(campaign, units), current_user.ward.name, total=officer
+        ),
+        exports.assists_sheet(campaign, ids, mask_phones=not officer),
+        exports.difficulties_sheet(campaign, ids),
+        exports.days_sheet(campaign, ids),
+    ]
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the generator below
+    exports.write_xlsx(sheets, spool)
+    spool.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        with spool:
+            while block := spool.read(64 * 1024):
+                yield block
+
+    return Response(
+        chunks(),
+        mimetype=XLSX_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{_filename("bao-cao-phuong", "xlsx")}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.app_template_filter("admin_date")
+def admin_date(day: date) -> str:
+    """ "ngày 05 tháng 11 năm 2025": days under 10 and months 1-2 take a leading zero."""
+    month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
+    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
+@bp.app_template_filter("percent")
+def percent(value: float | None) -> str:
+    """45.6 -> "45,6 %" (Vietnamese style); nothing to show without a target."""
+    if value is None:
+        return "—"
+    from .text import fmt_number
+
+    return fmt_number(value, 1) + " %"
+
+
+def sort_url(column: str, current: str, descending: bool) -> str:
+    """The link of a sortable column header: a second click reverses the order."""
+    flip = column == current and not descending
+    return url_for("reports.ward", sort=column, dir="desc" if flip else "asc") + "#don-vi"
+
+
+bp.add_app_template_global(sort_url, "sort_url")

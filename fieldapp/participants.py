@@ -1,0 +1,211 @@
+"""A unit's participant list: read a CSV or XLSX upload, line by line, all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from .extensions import db
+from .models import Participant, UnitReport
+from .text import fold, nfc
+
+MAX_LINES = 20_000
+MAX_NAME = 120
+MAX_GROUP = 120
+
+# Header words, accent-folded, for each column we read; other columns (STT, ghi chú) are ignored.
+NAME_HEADERS = {"ho va ten", "ho ten", "ten", "name", "full name", "ho va ten hoc sinh"}
+GROUP_HEADERS = {
+    "lop",
+    "lop hoac phong ban",
+    "lop/phong ban",
+    "phong ban",
+    "phong",
+    "bo phan",
+    "to",
+    "to chuyen mon",
+    "don vi",
+    "class",
+    "department",
+}
+KIND_HEADERS = {"doi tuong", "loai", "kind", "vai tro", "chuc vu"}
+KINDS = {
+    "hoc sinh": "pupil",
+    "hs": "pupil",
+    "pupil": "pupil",
+    "sinh vien": "pupil",
+    "giao vien": "teacher",
+    "gv": "teacher",
+    "teacher": "teacher",
+    "can bo": "other",
+    "nhan vien": "other",
+    "khac": "other",
+    "": "other",
+}
+KIND_LABELS = {"pupil": "Học sinh", "teacher": "Giáo viên", "other": "Khác"}
+
+
+@dataclass
+class ParsedList:
+    """The outcome of reading an upload: the people, or the reasons it was refused."""
+
+    people: list[tuple[str, str, str]] = field(default_factory=list)  # name, group, kind
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.people)
+
+
+def parse(filename: str, data: bytes) -> ParsedList:
+    """Read a participant list (name, class or department, optional kind) from CSV or XLSX."""
+    name = filename.lower()
+    if name.endswith(".xlsx"):
+        lines = _xlsx_lines(data)
+    elif name.endswith(".csv") or name.endswith(".txt"):
+        lines = _csv_lines(data)
+    else:
+        return ParsedList(errors=["Tệp phải có đuôi .csv hoặc .xlsx."])
+    if lines is None:
+        return ParsedList(
+            errors=["Không đọc được tệp. Hãy lưu lại dạng CSV (UTF-8) hoặc Excel .xlsx."]
+        )
+    return parse_lines(lines)
+
+
+def parse_lines(lines: list[tuple[int, list[str]]]) -> ParsedList:
+    """Turn numbered rows of cells into people, with an error per bad line."""
+    result = ParsedList()
+    rows = [(n, [c.strip() for c in cells]) for n, cells in lines if any(c.strip() for c in cells)]
+    if not rows:
+        result.errors.append("Tệp không có dòng nào.")
+        return result
+    columns = _columns(rows[0][1])
+    if columns is None:
+        columns = (0, 1, 2)  # no header: name, class/department, kind in that order
+    else:
+        rows = rows[1:]
+    if len(rows) > MAX_LINES:
+        result.errors.append(
+            f"Tệp có quá nhiều dòng (tối đa {MAX_LINES:,} dòng).".replace(",", ".")
+        )
+        return result
+    name_col, group_col, kind_col = columns
+    for number, cells in rows:
+        full_name = nfc(_cell(cells, name_col))
+        group = nfc(_cell(cells, group_col))
+        kind_text = nfc(_cell(cells, kind_col))
+        problems = []
+        if not full_name:
+            problems.append("thiếu họ và tên")
+        elif not any(ch.isalpha() for ch in full_name):
+            problems.append(f"họ và tên “{full_name[:40]}” không hợp lệ")
+        elif len(full_name) > MAX_NAME:
+            problems.append(f"họ và tên dài quá {MAX_NAME} ký tự")
+        if len(group) > MAX_GROUP:
+            problems.append(f"tên lớp hoặc phòng ban dài quá {MAX_GROUP} ký tự")
+        kind = KINDS.get(fold(kind_text)) if kind_col is not None else "other"
+        if kind is None:
+            problems.append(f"đối tượng “{kind_text[:30]}” không rõ (ghi Học sinh hoặc Giáo viên)")
+        if problems:
+            result.errors.append(f"Dòng {number}: " + "; ".join(problems) + ".")
+        else:
+            result.people.append((full_name, group, kind or "other"))
+    if result.errors:
+        result.people = []  # all or nothing
+    elif not result.people:
+        result.errors.append("Tệp không có dòng nào.")
+    return result
+
+
+def _cell(cells: list[str], index: int | None) -> str:
+    if index is None or index >= len(cells):
+        return ""
+    return cells[index]
+
+
+def _columns(header: list[str]) -> tuple[int, int | None, int | None] | None:
+    """(name, group, kind) column indexes from a header row, or None if it is not a header."""
+    keys = [fold(c).strip(" :*") for c in header]
+    name = next((i for i, k in enumerate(keys) if k in NAME_HEADERS), None)
+    if name is None:
+        return None
+    group = next((i for i, k in enumerate(keys) if k in GROUP_HEADERS), None)
+    kind = next((i for i, k in enumerate(keys) if k in KIND_HEADERS), None)
+    return name, group, kind
+
+
+def _csv_lines(data: bytes) -> list[tuple[int, list[str]]] | None:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel on Windows in Vietnamese saves "CSV" in Windows-1258.
+        text = data.decode("cp1258", errors="replace")
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), dialect)
+        return [(n, row) for n, row in enumerate(reader, 1)]
+    except csv.Error:
+        return None
+
+
+def _xlsx_lines(data: bytes) -> list[tuple[int, list[str]]] | None:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError):
+        return None
+    try:
+        sheet = book.worksheets[0]
+        lines = []
+        for n, row in enumerate(sheet.iter_rows(values_only=True), 1):
+            if n > MAX_LINES + 50:
+                break
+            lines.append((n, [_text(v) for v in row]))
+        return lines
+    finally:
+        book.close()
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def replace(report: UnitReport, people: list[tuple[str, str, str]]) -> int:
+    """Store a new list in place of the report's old one; returns how many were stored."""
+    erase(report)
+    db.session.add_all(
+        Participant(report_id=report.id, full_name=n, group_name=g, kind=k) for n, g, k in people
+    )
+    return len(people)
+
+
+def erase(report: UnitReport) -> int:
+    """Delete the report's list (personal data); returns how many lines went."""
+    result = db.session.execute(sa.delete(Participant).where(Participant.report_id == report.id))
+    return result.rowcount or 0
+
+
+def summary(report: UnitReport | None) -> dict[str, int]:
+    """How many people the stored list holds, by kind."""
+    if report is None:
+        return {}
+    rows = db.session.execute(
+        sa.select(Participant.kind, sa.func.count())
+        .where(Participant.report_id == report.id)
+        .group_by(Participant.kind)
+    )
+    return {kind: n for kind, n in rows}

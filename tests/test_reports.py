@@ -1,0 +1,358 @@
+"""The tally screens: what the officer, a group head and a unit reporter see and may do."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, timedelta
+
+import pytest
+from openpyxl import Workbook
+
+from fieldapp import reports
+from fieldapp.extensions import db
+from fieldapp.models import AuditEvent, Difficulty, Participant, Unit, UnitReport
+from fieldapp.text import local_today
+from tests.tally_world import add_assist, build_records
+
+
+@pytest.fixture
+def ward(world):
+    return build_records(world)
+
+
+def _page(client, auth, username, url):
+    auth.login(username)
+    response = client.get(url, buffered=True)
+    auth.logout()
+    return response
+
+
+def _open_deadline(ward, days: int = 5) -> None:
+    ward.campaign.report_due = local_today() + timedelta(days=days)
+    db.session.commit()
+
+
+# --- role × URL ----------------------------------------------------------------------------
+
+ROUTES = [
+    # (method, url, {role: expected status}); "anon" is signed out
+    ("GET", "/reports/", {"officer": 200, "head": 403, "member": 403, "reporter": 403}),
+    ("GET", "/reports/print", {"officer": 200, "head": 403, "member": 403, "reporter": 403}),
+    ("GET", "/reports/units.csv", {"officer": 200, "head": 200, "member": 403, "reporter": 403}),
+    ("GET", "/reports/assists.csv", {"officer": 200, "head": 200, "member": 403, "reporter": 403}),
+    (
+        "GET",
+        "/reports/difficulties.csv",
+        {"officer": 200, "head": 200, "member": 403, "reporter": 403},
+    ),
+    ("GET", "/reports/ward.xlsx", {"officer": 200, "head": 200, "member": 403, "reporter": 403}),
+    ("GET", "/unit", {"officer": 302, "head": 200, "member": 403, "reporter": 403}),
+    ("GET", "/unit-report", {"officer": 403, "head": 403, "member": 403, "reporter": 200}),
+    (
+        "POST",
+        "/unit-report/participants",
+        {"officer": 403, "head": 403, "member": 403, "reporter": 400},
+    ),
+    (
+        "POST",
+        "/unit-report/participants/delete",
+        {"officer": 403, "head": 403, "member": 403, "reporter": 302},
+    ),
+    (
+        "POST",
+        "/reports/difficulties/{difficulty}/resolve",
+        {"officer": 302, "head": 403, "member": 403, "reporter": 403},
+    ),
+]
+USERNAMES = {
+    "officer": "canbo",
+    "head": "totruong1",
+    "member": "thanhvien1",
+    "reporter": "truongthcs",
+}
+
+
+@pytest.mark.parametrize(("method", "url", "expected"), ROUTES)
+def test_role_access(ward, client, auth, method, url, expected):
+    _open_deadline(ward)
+    difficulty = db.session.query(Difficulty).filter_by(kind="otp_not_received").one()
+    url = url.format(difficulty=difficulty.id)
+    anonymous = client.open(url, method=method, buffered=True)
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    for role, status in expected.items():
+        auth.login(USERNAMES[role])
+        response = client.open(url, method=method, buffered=True)
+        auth.logout()
+        assert response.status_code == status, (role, url)
+
+
+def test_group_head_cannot_open_another_units_page(ward, client, auth):
+    kdc2 = ward.units["kdc2"].id
+    assert _page(client, auth, "totruong1", f"/unit?unit_id={kdc2}").status_code == 404
+    own = _page(client, auth, "totruong1", f"/unit?unit_id={ward.units['kdc1'].id}")
+    assert own.status_code == 200
+
+
+def test_officer_opens_any_unit_of_their_ward_only(ward, client, auth):
+    page = _page(client, auth, "canbo", f"/unit?unit_id={ward.units['kdc2'].id}")
+    assert page.status_code == 200 and "Khu dân cư số 2" in page.text
+    other = _page(client, auth, "canbo", f"/unit?unit_id={ward.units['other1'].id}")
+    assert other.status_code == 404
+
+
+def test_other_wards_officer_sees_none_of_this_ward(ward, client, auth):
+    page = _page(client, auth, "canbo2", "/reports/")
+    assert page.status_code == 200
+    assert "Trường THCS Thành Đông" not in page.text
+    csv_text = _page(client, auth, "canbo2", "/reports/assists.csv").data.decode("utf-8-sig")
+    assert "Nguyễn Thị Hoa" not in csv_text
+    difficulty = db.session.query(Difficulty).filter_by(kind="otp_not_received").one()
+    auth.login("canbo2")
+    assert client.post(f"/reports/difficulties/{difficulty.id}/resolve").status_code == 404
+    auth.logout()
+    db.session.refresh(difficulty)
+    assert difficulty.resolved_at is None
+
+
+# --- the officer's dashboard -------------------------------------------------------------------
+
+
+def test_dashboard_shows_the_wards_figures(ward, client, auth):
+    empty = Unit(ward_id=ward.ward.id, kind="organisation", name="Hội Nông dân phường")
+    db.session.add(empty)
+    db.session.commit()
+    page = _page(client, auth, "canbo", "/reports/").text
+    assert "346 / 710 · 48,7 %" in page  # completed (ward-wide) against the summed targets
+    assert "443" in page  # attempts: 3 logged + 40 + 400 reported
+    assert "83,3 %" in page  # the agency, Vietnamese decimal comma
+    assert 'class="row-empty"' in page and "Chưa có số liệu" in page
+    assert "4 / 5" in page  # units with data
+    # funnel: 6 residents, 6 installed, 3 registered, 1 tested
+    assert "3 người · 50,0 %" in page and "1 người · 16,7 %" in page
+    assert "Người cao tuổi" in page and "Hộ kinh doanh" in page
+    assert "Không nhận được mã OTP" in page and "Đã xử lý" in page
+    assert "Đã quá hạn báo cáo" in page  # the test campaign's deadline is long past
+    assert "Có thể trùng người: 1 nhóm" in page
+    assert "Giờ thiết bị không hợp lý: 2 lượt" in page
+    assert "<svg" in page and "<script" not in page and 'style="' not in page
+
+
+def test_dashboard_sorts_units_by_progress(ward, client, auth):
+    page = _page(client, auth, "canbo", "/reports/?sort=progress&dir=desc").text
+    order = [
+        page.index(n) for n in ("Trạm Y tế phường", "Trường THCS Thành Đông", "Khu dân cư số 1")
+    ]
+    assert order == sorted(order)
+    page = _page(client, auth, "canbo", "/reports/?sort=progress").text
+    order = [
+        page.index(n) for n in ("Khu dân cư số 2", "Trường THCS Thành Đông", "Trạm Y tế phường")
+    ]
+    assert order == sorted(order)
+
+
+def test_countdown_to_the_deadline(ward, client, auth):
+    _open_deadline(ward, 3)
+    assert "Còn 3 ngày đến hạn báo cáo" in _page(client, auth, "canbo", "/reports/").text
+    _open_deadline(ward, 0)
+    assert "Hôm nay" in _page(client, auth, "canbo", "/reports/").text
+
+
+def test_resolving_a_difficulty_is_recorded(ward, client, auth):
+    difficulty = db.session.query(Difficulty).filter_by(kind="otp_not_received").one()
+    auth.login("canbo")
+    response = client.post(f"/reports/difficulties/{difficulty.id}/resolve")
+    assert response.status_code == 302
+    db.session.refresh(difficulty)
+    assert difficulty.resolved_at is not None
+    assert difficulty.resolved_by_id == ward.users["officer"].id
+    event = db.session.query(AuditEvent).filter_by(action="difficulty.resolve").one()
+    assert event.target_id == str(difficulty.id)
+    page = client.get("/reports/").text
+    assert "Chưa xử lý (1)" in page
+
+
+def test_printable_report(ward, client, auth):
+    page = _page(client, auth, "canbo", "/reports/print").text
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in page
+    assert "Độc lập - Tự do - Hạnh phúc" in page
+    assert "PHƯỜNG THÀNH ĐÔNG" in page
+    assert "BÁO CÁO" in page and "Kết quả triển khai Cuộc thi" in page
+    assert f"Thành Đông, {reports.admin_date(local_today())}" in page
+    assert "<strong>346</strong> lượt người tham gia" in page
+    assert "HS: 300; GV: 20" in page
+    assert "Không nhận được mã OTP: 1 trường hợp (đã xử lý 0)" in page
+    assert "PHÓ CHỦ TỊCH" in page
+    assert '<script type="module"' in page and "onclick" not in page
+
+
+def test_admin_date_has_leading_zeros_where_the_rules_want_them():
+    assert reports.admin_date(date(2025, 11, 5)) == "ngày 05 tháng 11 năm 2025"
+    assert reports.admin_date(date(2026, 2, 14)) == "ngày 14 tháng 02 năm 2026"
+
+
+# --- the group head's page ---------------------------------------------------------------------
+
+
+def test_group_head_sees_their_unit_with_masked_phones(ward, client, auth):
+    add_assist(
+        ward,
+        "kdc1",
+        "member",
+        name="Cao Thị Lụa",
+        birth_year=1955,
+        phone="0977123456",
+        steps=["installed", "registered"],
+        received=datetime(2025, 10, 26, 2, 0),
+    )
+    db.session.commit()
+    page = _page(client, auth, "totruong1", "/unit").text
+    assert "Khu dân cư số 1" in page
+    assert "Khu dân cư số 2" not in page
+    assert "1 / 100 người đã thi" in page and "1,0 %" in page
+    assert "Cần hỗ trợ tiếp (2)" in page
+    assert "Cao Thị Lụa" in page and "0977***456" in page and "0977123456" not in page
+    assert "Lê Thị Mai" in page and "Phạm Văn Hùng" in page  # members, idle ones too
+    assert "Chưa có" in page
+    assert "<svg" in page and 'style="' not in page
+
+
+# --- the unit reporter's form ----------------------------------------------------------------
+
+
+def test_school_reports_pupils_and_teachers(world, client, auth):
+    _open_deadline(world)
+    auth.login("truongthcs")
+    page = client.get("/unit-report").text
+    assert "Số học sinh đã hoàn thành bài thi" in page
+    response = client.post(
+        "/unit-report", data={"pupils": "1.200", "teachers": "45", "attempts": ""}
+    )
+    assert response.status_code == 302
+    report = db.session.query(UnitReport).one()
+    assert (report.pupils, report.teachers, report.completed, report.attempts) == (
+        1200,
+        45,
+        1245,
+        1245,
+    )
+    assert report.updated_by_id == world.users["reporter"].id
+    assert db.session.query(AuditEvent).filter_by(action="unit_report.create").count() == 1
+    client.post("/unit-report", data={"pupils": "1200", "teachers": "45", "attempts": "1500"})
+    db.session.refresh(report)
+    assert report.attempts == 1500
+    assert db.session.query(AuditEvent).filter_by(action="unit_report.update").count() == 1
+
+
+def test_bad_numbers_are_refused_and_kept(world, client, auth):
+    _open_deadline(world)
+    auth.login("truongthcs")
+    response = client.post(
+        "/unit-report", data={"pupils": "nhiều", "teachers": "5", "attempts": ""}
+    )
+    assert response.status_code == 400
+    assert "Vui lòng nhập một số nguyên không âm" in response.text
+    assert 'value="nhiều"' in response.text
+    assert db.session.query(UnitReport).count() == 0
+    response = client.post("/unit-report", data={"completed": "10", "attempts": "3"})
+    assert "không thể ít hơn" in response.text
+
+
+def test_agency_form_has_no_pupils(world, client, auth):
+    from tests.world import add_user
+
+    add_user("tramyte", "reporter", world.ward, world.units["agency"], "Kiều Văn Phúc")
+    _open_deadline(world)
+    db.session.commit()
+    auth.login("tramyte")
+    page = client.get("/unit-report").text
+    assert "Số học sinh" not in page and "Số người đã hoàn thành bài thi" in page
+    assert client.post("/unit-report", data={"completed": "", "attempts": "4"}).status_code == 400
+    assert (
+        client.post("/unit-report", data={"completed": "28", "attempts": "31"}).status_code == 302
+    )
+    report = db.session.query(UnitReport).one()
+    assert (report.unit_id, report.completed, report.attempts) == (world.units["agency"].id, 28, 31)
+
+
+def test_after_the_deadline_the_report_is_read_only(ward, client, auth):
+    auth.login("truongthcs")
+    page = client.get("/unit-report").text
+    assert "Đã quá hạn báo cáo" in page and "chỉ để xem" in page
+    assert "readonly" in page and "Lưu số liệu" not in page
+    client.post("/unit-report", data={"pupils": "1", "teachers": "1"})
+    report = db.session.query(UnitReport).filter_by(unit_id=ward.units["school"].id).one()
+    assert report.completed == 320
+    upload = {"file": (io.BytesIO("Họ và tên\nA B\n".encode()), "ds.csv")}
+    client.post("/unit-report/participants", data=upload, content_type="multipart/form-data")
+    assert db.session.query(Participant).count() == 3
+
+
+def test_uploading_counting_and_erasing_the_list(world, client, auth):
+    _open_deadline(world)
+    auth.login("truongthcs")
+    text = "Họ và tên,Lớp,Đối tượng\nVũ Minh An,6A,Học sinh\nMai Văn Đức,Tổ Toán,Giáo viên\n"
+    upload = {"file": (io.BytesIO(text.encode("utf-8-sig")), "ds.csv")}
+    response = client.post(
+        "/unit-report/participants", data=upload, content_type="multipart/form-data"
+    )
+    assert response.status_code == 302
+    assert db.session.query(Participant).count() == 2
+    page = client.get("/unit-report").text
+    assert "Đã lưu danh sách <strong>2</strong> người: 1 học sinh, 1 giáo viên" in page
+    # a bad file keeps the old list and says which lines are wrong
+    bad = {"file": (io.BytesIO("Họ và tên,Lớp\n,6A\nHà Thị Mơ,6A\n".encode()), "ds.csv")}
+    response = client.post(
+        "/unit-report/participants", data=bad, content_type="multipart/form-data"
+    )
+    assert response.status_code == 400 and "Dòng 2: thiếu họ và tên." in response.text
+    assert db.session.query(Participant).count() == 2
+    # an xlsx replaces it
+    book = Workbook()
+    book.active.append(["Họ và tên", "Lớp"])
+    book.active.append(["Hà Thị Mơ", "6A"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    buffer.seek(0)
+    response = client.post(
+        "/unit-report/participants",
+        data={"file": (buffer, "ds.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert [p.full_name for p in db.session.query(Participant)] == ["Hà Thị Mơ"]
+    # erase
+    assert client.post("/unit-report/participants/delete").status_code == 302
+    assert db.session.query(Participant).count() == 0
+    events = db.session.query(AuditEvent).filter(AuditEvent.action.like("participants.%")).all()
+    assert [e.action for e in events] == [
+        "participants.upload",
+        "participants.upload",
+        "participants.erase",
+    ]
+    assert all(
+        "Hà Thị Mơ" not in str(e.detail) and "Vũ Minh An" not in str(e.detail) for e in events
+    )
+
+
+def test_reporter_sees_only_their_own_unit(ward, client, auth):
+    _open_deadline(ward)
+    page = _page(client, auth, "truongthcs", "/unit-report").text
+    assert "Trường THCS Thành Đông" in page and "Trạm Y tế phường" not in page
+    assert 'value="300"' in page and "Đã lưu danh sách <strong>3</strong> người" in page
+
+
+def test_validate_report_rules():
+    values, errors = reports.validate_report(True, {"pupils": "10", "teachers": "2"})
+    assert errors == {} and (values.completed, values.attempts) == (12, 12)
+    _, errors = reports.validate_report(True, {"pupils": "10", "teachers": "2", "completed": "20"})
+    assert "completed" in errors
+    _, errors = reports.validate_report(False, {"completed": "-3"})
+    assert "completed" in errors
+    _, errors = reports.validate_report(False, {"completed": "5", "note": "x" * 2001})
+    assert "note" in errors
+
+
+def test_chart_bars_scale_to_the_tallest_day():
+    bars = reports.chart_bars([("20/10", 2), ("21/10", 0), ("22/10", 4)])
+    assert [b.value for b in bars] == [2, 0, 4]
+    assert bars[2].height == reports.CHART_H - reports.CHART_TOP - reports.CHART_BOTTOM
+    assert bars[0].height == bars[2].height / 2 and bars[1].height == 0
