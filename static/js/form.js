@@ -1,0 +1,246 @@
+/** The log form "Ghi nhận lượt hỗ trợ": new entries, and corrections and voids of old ones. */
+import { createRecord, reviseRecord } from './records.js';
+import { $, $$, clearErrors, confirmDialog, el, notice, showErrors } from './ui.js';
+import { fieldOfError, validateAssist } from './validate.js';
+
+export const SAVED = 'Đã lưu. Sẽ tự gửi khi có mạng.';
+export const VOID_QUESTION = 'Hủy lượt hỗ trợ này? Số liệu sẽ không tính lượt này nữa.';
+
+/** Fill a <select> with the ward's units, the member's own first selected. */
+export function fillUnits(select, units, selected) {
+  select.replaceChildren(...units.map((u) => el('option', { value: String(u.id), text: u.name })));
+  if (units.some((u) => u.id === selected)) select.value = String(selected);
+}
+
+function chip(type, name, value, label) {
+  const input = el('input', { type, name, value });
+  return el('label', { class: type === 'checkbox' ? 'fa-toggle' : 'fa-chip' }, input, el('span', { text: label }));
+}
+
+/** The log form's controller. ctx: {profile(), afterSave(), go(hash)} */
+export function createLogForm(ctx) {
+  const form = $('#log-form');
+  const topError = $('#log-form-error');
+  const attemptsField = $('#attempts-field');
+  let editing = null; // the record being corrected, or null for a new entry
+  let dirty = false;
+  let lastGender = '';
+  let defaults = { unit_id: null, category: '' };
+
+  function testStep() {
+    return ctx.profile().vocab.test_step;
+  }
+
+  function syncAttempts() {
+    const tested = form.querySelector(`input[name="steps"][value="${CSS.escape(testStep())}"]`);
+    attemptsField.hidden = !(tested && tested.checked);
+  }
+
+  /** Build the parts that come from the campaign and the ward. */
+  function setup() {
+    const { meta } = ctx.profile();
+    const campaign = meta.campaign;
+    $('#no-campaign').hidden = Boolean(campaign);
+    form.hidden = !campaign;
+    const label = meta.ward?.unit_label || 'Tổ dân phố';
+    $$('.fa-unit-label').forEach((node) => {
+      node.textContent = label;
+    });
+    $('#who').textContent = meta.member ? `Người ghi: ${meta.member.name}` : '';
+    if (!campaign) return;
+    fillUnits($('#f-unit_id'), meta.units || [], defaults.unit_id ?? meta.member?.unit_id);
+    $('#category-chips').replaceChildren(
+      ...campaign.categories.map((c) => chip('radio', 'category', c.key, c.label)),
+    );
+    $('#step-toggles').replaceChildren(
+      ...campaign.steps.map((s) => chip('checkbox', 'steps', s.key, s.label)),
+    );
+    $('#consent-text').textContent = campaign.consent?.text || '';
+    if (defaults.category) check('category', defaults.category);
+    syncAttempts();
+  }
+
+  function check(name, value) {
+    const input = form.querySelector(`input[name="${name}"][value="${CSS.escape(value)}"]`);
+    if (input) input.checked = true;
+  }
+
+  function values() {
+    const fd = new FormData(form);
+    return {
+      full_name: fd.get('full_name') || '',
+      birth_year: fd.get('birth_year') || '',
+      gender: fd.get('gender') || '',
+      phone: fd.get('phone') || '',
+      unit_id: fd.get('unit_id') || '',
+      category: fd.get('category') || '',
+      steps: fd.getAll('steps'),
+      attempts: fd.get('attempts') || '',
+      consent: form.elements.consent.checked,
+      note: fd.get('note') || '',
+    };
+  }
+
+  /** Empty the form for the next resident; the unit and category stay as they were. */
+  function clear() {
+    form.reset();
+    setup();
+    form.elements.attempts.value = '1';
+    lastGender = '';
+    dirty = false;
+    clearErrors(form, topError);
+  }
+
+  function setDisabled(disabled) {
+    for (const control of form.elements) control.disabled = disabled;
+  }
+
+  function showState(record) {
+    const box = $('#log-state');
+    if (!record) {
+      box.hidden = true;
+      return;
+    }
+    const lines = [];
+    if (record.voided) lines.push('Lượt này đã hủy.');
+    else if (record.state === 'invalid') lines.push('Cần sửa: hãy sửa các chỗ ghi màu đỏ rồi bấm “Lưu”.');
+    else if (record.state === 'waiting') lines.push('Lượt này đang chờ gửi.');
+    else lines.push('Lượt này đã gửi. Nếu sửa, bản sửa sẽ được gửi thay cho bản cũ.');
+    box.textContent = lines.join(' ');
+    box.className = `fa-entry-state fa-entry-${record.voided ? 'void' : record.state}`;
+    box.hidden = false;
+  }
+
+  /** Open the form empty, for a new entry. */
+  function showNew() {
+    if (editing) {
+      editing = null;
+      clear();
+    }
+    setDisabled(false);
+    $('#log-title').textContent = 'Ghi nhận lượt hỗ trợ';
+    $('#log-save').textContent = 'Lưu';
+    $('#log-edit-actions').hidden = true;
+    $('.fa-save', form).hidden = false;
+    showState(null);
+  }
+
+  /** Open the form with an entry, to correct or void it. */
+  function showEdit(record) {
+    editing = record;
+    form.reset();
+    setup();
+    clearErrors(form, topError);
+    const d = record.data || {};
+    form.elements.full_name.value = d.full_name || '';
+    form.elements.birth_year.value = d.birth_year ? String(d.birth_year) : '';
+    form.elements.phone.value = d.phone || '';
+    form.elements.note.value = d.note || '';
+    const unit = form.elements.unit_id;
+    unit.value = String(d.unit_id ?? '');
+    if (unit.value !== String(d.unit_id ?? '')) unit.selectedIndex = -1; // a unit no longer offered
+    if (d.gender) check('gender', d.gender);
+    lastGender = d.gender || '';
+    form.querySelectorAll('input[name="category"]').forEach((i) => {
+      i.checked = i.value === d.category;
+    });
+    (d.steps || []).forEach((s) => check('steps', s));
+    form.elements.attempts.value = String(d.attempts || 1);
+    form.elements.consent.checked = Boolean(d.consent);
+    syncAttempts();
+    dirty = false;
+    $('#log-title').textContent = 'Sửa lượt hỗ trợ';
+    $('#log-save').textContent = 'Lưu thay đổi';
+    showState(record);
+    const voided = Boolean(record.voided);
+    setDisabled(voided);
+    $('.fa-save', form).hidden = voided;
+    $('#log-edit-actions').hidden = false;
+    $('#log-void').hidden = voided;
+    if (record.state === 'invalid' && record.errors) {
+      const errors = {};
+      for (const [key, message] of Object.entries(record.errors)) errors[fieldOfError(key)] = message;
+      showErrors(form, errors, topError);
+    }
+  }
+
+  async function save(event) {
+    event.preventDefault();
+    const profile = ctx.profile();
+    const { meta, vocab } = profile;
+    const { data, errors } = validateAssist(values(), {
+      campaign: meta.campaign,
+      units: meta.units || [],
+      ward: meta.ward,
+      genders: vocab.genders,
+      testStep: vocab.test_step,
+    });
+    if (Object.keys(errors).length) {
+      showErrors(form, errors, topError);
+      return;
+    }
+    defaults = { unit_id: data.unit_id, category: data.category };
+    if (editing) {
+      await reviseRecord(editing.id, { data });
+      editing = null;
+      clear();
+      ctx.afterSave();
+      notice(SAVED);
+      ctx.go('#/mine');
+      return;
+    }
+    await createRecord('assist', data);
+    clear();
+    ctx.afterSave();
+    notice(SAVED);
+    window.scrollTo({ top: 0 });
+    form.elements.full_name.focus({ preventScroll: true });
+  }
+
+  async function voidEntry() {
+    if (!editing) return;
+    if (!(await confirmDialog(VOID_QUESTION, 'Hủy lượt này'))) return;
+    await reviseRecord(editing.id, { voided: true });
+    editing = null;
+    clear();
+    ctx.afterSave();
+    notice('Đã hủy lượt này. Sẽ tự gửi khi có mạng.');
+    ctx.go('#/mine');
+  }
+
+  form.addEventListener('submit', save);
+  form.addEventListener('input', () => {
+    dirty = true;
+  });
+  form.addEventListener('change', (event) => {
+    dirty = true;
+    if (event.target.name === 'steps') syncAttempts();
+  });
+  form.addEventListener('click', (event) => {
+    const target = event.target;
+    // A second tap on the chosen gender clears it: the field is optional.
+    if (target.name === 'gender') {
+      if (target.value === lastGender) {
+        target.checked = false;
+        lastGender = '';
+      } else {
+        lastGender = target.value;
+      }
+    }
+    const add = target.closest?.('[data-add]');
+    if (add) {
+      const input = form.elements.attempts;
+      const next = Math.min(20, Math.max(1, (parseInt(input.value, 10) || 1) + Number(add.dataset.add)));
+      input.value = String(next);
+      dirty = true;
+    }
+  });
+  $('#log-void').addEventListener('click', voidEntry);
+
+  return {
+    setup,
+    showNew,
+    showEdit,
+    isDirty: () => dirty,
+  };
+}

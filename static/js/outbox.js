@@ -1,0 +1,168 @@
+/**
+ * The outbox: sends waiting records and applies the server's answer to each (id, rev).
+ * Runs in pages and in the service worker (Background Sync). One send at a time across
+ * tabs and the worker (Web Locks), and one at a time within a tab.
+ */
+import { ApiError, fetchRecords, sendRecords } from './connection.js';
+import { wire } from './records.js';
+import { changed, getMeta, setMeta, updateRecords, waitingRecords } from './store.js';
+
+export const BATCH = 200; // the server's limit per request
+const LOCK = 'fieldapp-sync';
+
+const DONE = new Set(['stored', 'unchanged']);
+
+/** Apply the server's per-record results; returns the ids the server holds newer copies of. */
+export function applyResults(results) {
+  return updateRecords(async (store) => {
+    const stale = [];
+    for (const result of results) {
+      if (!result || typeof result.id !== 'string') continue;
+      const record = await store.get(result.id);
+      if (!record) continue;
+      const sameRev = record.rev === result.rev;
+      if (DONE.has(result.status)) {
+        record.sent_rev = Math.max(record.sent_rev || 0, result.rev);
+        // Edited while this revision was on its way: the newer revision still waits.
+        if (sameRev) {
+          record.state = 'sent';
+          record.errors = null;
+        }
+      } else if (result.status === 'invalid') {
+        if (!sameRev) continue; // an older revision's fault; the newer one will be judged
+        record.state = 'invalid';
+        record.errors = result.errors && typeof result.errors === 'object' ? result.errors : {};
+      } else if (result.status === 'stale') {
+        if (record.rev <= (result.server_rev ?? record.rev)) stale.push(record.id);
+        continue;
+      } else {
+        continue; // an answer we do not know: keep the record waiting
+      }
+      await store.put(record);
+    }
+    return stale;
+  });
+}
+
+/** Put the server's copy of records into the store, as sent. `only`: ids to take, or all. */
+async function takeServerCopies(token, { only = null, keepNewerLocal = true } = {}) {
+  let since = null;
+  let wanted = only ? new Set(only) : null;
+  let taken = 0;
+  do {
+    const page = await fetchRecords(token, since);
+    const copies = page.records.filter((r) => r && typeof r.id === 'string' && (!wanted || wanted.has(r.id)));
+    taken += await updateRecords(async (store) => {
+      let count = 0;
+      for (const copy of copies) {
+        const local = await store.get(copy.id);
+        if (local && keepNewerLocal && local.rev >= copy.rev) continue;
+        await store.put({
+          id: copy.id,
+          rev: copy.rev,
+          type: copy.type,
+          recorded_at: copy.recorded_at,
+          voided: Boolean(copy.voided),
+          // The server sends empty fields as null; the phone leaves them out, as it sends them.
+          data: Object.fromEntries(Object.entries(copy.data || {}).filter(([, v]) => v !== null)),
+          state: 'sent',
+          errors: null,
+          sent_rev: copy.rev,
+          saved_at: local?.saved_at ?? (Date.parse(copy.recorded_at) || Date.now()),
+        });
+        count += 1;
+      }
+      return count;
+    });
+    if (wanted) {
+      copies.forEach((c) => wanted.delete(c.id));
+      if (wanted.size === 0) break;
+    }
+    since = page.next;
+  } while (since !== null && since !== undefined);
+  return taken;
+}
+
+/** One send round, inside the lock. Resolves to {status: ok|retry|revoked|no-token, ...}. */
+async function flushOnce() {
+  const meta = await getMeta();
+  if (!meta.token) return { status: 'no-token' };
+  if (meta.revoked) return { status: 'revoked' };
+  const tried = new Set();
+  let limit = BATCH;
+  let sent = 0;
+  for (;;) {
+    const batch = (await waitingRecords())
+      .filter((r) => !tried.has(`${r.id}:${r.rev}`))
+      .slice(0, limit);
+    if (batch.length === 0) break;
+    let results;
+    try {
+      results = await sendRecords(meta.token, batch.map(wire));
+    } catch (error) {
+      if (error instanceof ApiError && error.kind === 'auth') {
+        await setMeta({ revoked: true });
+        changed();
+        return { status: 'revoked' };
+      }
+      if (error instanceof ApiError && error.status === 413 && limit > 1) {
+        limit = Math.ceil(limit / 2); // too big: smaller batches
+        continue;
+      }
+      return { status: 'retry', retryAfter: error.retryAfter || 0, kind: error.kind };
+    }
+    batch.forEach((r) => tried.add(`${r.id}:${r.rev}`));
+    const stale = await applyResults(results);
+    sent += batch.length;
+    changed();
+    if (stale.length) {
+      try {
+        await takeServerCopies(meta.token, { only: stale, keepNewerLocal: false });
+      } catch {
+        return { status: 'retry', retryAfter: 0, kind: 'network' };
+      }
+      changed();
+    }
+  }
+  return { status: 'ok', sent };
+}
+
+function withLock(fn) {
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  return locks ? locks.request(LOCK, fn) : fn();
+}
+
+let running = null;
+let again = false;
+
+/** Send everything that waits. Safe to call often: calls during a send join it and rerun it. */
+export function flush() {
+  if (running) {
+    again = true; // something was saved or asked for meanwhile: go round once more
+    return running;
+  }
+  running = (async () => {
+    let result;
+    do {
+      again = false;
+      result = await withLock(flushOnce);
+    } while (again && result.status === 'ok');
+    return result;
+  })().finally(() => {
+    running = null;
+  });
+  return running;
+}
+
+/**
+ * After enrolment (a new phone, or storage cleared): bring the member's history back from the
+ * server as "sent". What the phone already holds at the same or a newer revision is kept.
+ */
+export async function restore() {
+  const meta = await getMeta();
+  if (!meta.token || !meta.restore_pending || meta.revoked) return 0;
+  const taken = await withLock(() => takeServerCopies(meta.token));
+  await setMeta({ restore_pending: false });
+  if (taken) changed();
+  return taken;
+}
