@@ -367,7 +367,7 @@ def campaign() -> Any:
     if request.method == "GET":
         form.unit_label.data = ward.unit_label
         consent = current.consent() if current else None
-        form.consent.data = consent.text if consent else DEFAULT_CONSENT
+        form.consent_wording.data = consent.text if consent else DEFAULT_CONSENT
     if form.validate_on_submit():
         values = CampaignValues(
             name=form.name.data,
@@ -376,7 +376,7 @@ def campaign() -> Any:
             report_due=form.report_due.data,
             contest_url=form.contest_url.data or "",
             retention_until=form.retention_until.data,
-            consent=form.consent.data,
+            consent=form.consent_wording.data,
         )
         old_version = current.consent_version if current else None
         saved = save_campaign(ward, current, values)

@@ -217,6 +217,10 @@ def _build(rng: random.Random) -> Ward:
     db.session.flush()
 
     _assists(rng, campaign, loggers, devices)
+    for device in devices.values():  # a phone was last seen when it last sent something
+        device.last_seen_at = db.session.scalar(
+            sa.select(sa.func.max(Assist.received_at)).where(Assist.device_id == device.id)
+        )
     _difficulties(rng, campaign, loggers, devices, officer)
     _unit_reports(campaign, agencies[0], schools[0])
     audit.record("demo_created", ward, ward_id=ward.id)

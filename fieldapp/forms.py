@@ -119,7 +119,7 @@ class CampaignForm(FlaskForm):
         "Tên gọi khu dân cư của phường",
         choices=choices((label, label) for label in RESIDENTIAL_LABELS),
     )
-    consent = TextAreaField(
+    consent_wording = TextAreaField(
         "Nội dung đồng ý đọc cho người dân",
         validators=[
             DataRequired("Vui lòng nhập nội dung đồng ý."),

@@ -36,7 +36,7 @@ def campaign_data(**changes: str) -> dict[str, str]:
         "contest_url": "https://congdanso.example.vn/cuoc-thi",
         "retention_until": "12/05/2026",
         "unit_label": "Khu dân cư",
-        "consent": DEFAULT_CONSENT,
+        "consent_wording": DEFAULT_CONSENT,
     }
     data.update(changes)
     return data
@@ -98,7 +98,7 @@ def test_campaign_update_accepts_both_date_forms_and_is_audited(client, officer)
         ({"contest_url": "javascript:alert(1)"}, "http:// hoặc https://"),
         ({"contest_url": "congdanso.example.vn"}, "http:// hoặc https://"),
         ({"name": "  "}, "Vui lòng nhập tên Cuộc thi."),
-        ({"consent": ""}, "Vui lòng nhập nội dung đồng ý."),
+        ({"consent_wording": ""}, "Vui lòng nhập nội dung đồng ý."),
     ],
 )
 def test_campaign_bad_input_changes_nothing_and_keeps_what_was_typed(
@@ -119,7 +119,10 @@ def test_campaign_bad_input_changes_nothing_and_keeps_what_was_typed(
 
 def test_changed_consent_wording_is_a_new_version_and_old_ones_are_kept(client, officer):
     new_text = DEFAULT_CONSENT + " Xin cảm ơn."
-    assert client.post("/admin/campaign", data=campaign_data(consent=new_text)).status_code == 302
+    assert (
+        client.post("/admin/campaign", data=campaign_data(consent_wording=new_text)).status_code
+        == 302
+    )
     campaign = db.session.get(Campaign, officer.campaign.id)
     assert campaign.consent_version == 2
     texts = db.session.scalars(
