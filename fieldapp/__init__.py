@@ -65,6 +65,9 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (main, auth, admin, field, api, reports):
         app.register_blueprint(module.bp)
+    from . import qr_views
+
+    app.register_blueprint(qr_views.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -118,6 +118,18 @@ TABLE: list[Case] = [
     Case("GET", "/reports/assists.csv", allow("officer", "group_head")),
     Case("GET", "/reports/difficulties.csv", allow("officer", "group_head")),
     Case("GET", "/reports/ward.xlsx", allow("officer", "group_head")),
+    # --- QR codes (tests/test_qr.py): codes and sheets for the officer; posters for the
+    # officer and the unit's own group head or reporter ({unit} is a residential unit).
+    Case("GET", "/qr/", allow("officer", "group_head", "reporter", ok=200)),
+    Case("POST", "/qr/people/{person}/issue", officer(row=True)),
+    Case("POST", "/qr/units/{unit}/sheet", officer(row=True)),
+    Case(
+        "GET",
+        "/qr/poster/{unit}",
+        {**allow("officer", "group_head", ok=200, row=True), "reporter": 404},
+    ),
+    Case("GET", "/qr/contest.png", allow("officer", "group_head", "reporter", ok=200)),
+    Case("GET", "/qr/contest.svg", allow("officer", "group_head", "reporter", ok=200)),
 ]
 
 
