@@ -69,6 +69,7 @@ class Shell:
     version: str
     assets: dict[str, Asset] = field(default_factory=dict)
     page: Asset | None = None  # the rendered /app page, made on first request
+    workers: dict[bool, Asset] = field(default_factory=dict)  # sw.js, classic and module
 
 
 def _mimetype(name: str) -> str:
@@ -173,12 +174,19 @@ def shell_asset(name: str) -> str:
     return url_for("field.asset", version=get_shell().version, filename=name)
 
 
+# Shell files the service worker need not keep: the enrolment page is online only, and the
+# large icons are the manifest's (fetched when installing, which needs the network anyway).
+NOT_PRECACHED = ("js/enrol.js", "icons/icon-512.png", "icons/icon-maskable-512.png")
+
+
 def precache_urls(shell: Shell) -> list[str]:
     """What the service worker stores on install: the page, its files, the manifest."""
     urls = ["/app", "/manifest.webmanifest"]
-    urls += [url_for("field.asset", version=shell.version, filename=n) for n in shell.assets]
-    # The manifest's icons live at stable URLs; the browser may fetch them offline.
-    urls += [f"/static/icons/{p.name}" for p in map(Path, shell.assets) if p.parent.name == "icons"]
+    urls += [
+        url_for("field.asset", version=shell.version, filename=name)
+        for name in shell.assets
+        if name not in NOT_PRECACHED
+    ]
     return urls
 
 
@@ -214,13 +222,13 @@ def shell() -> Any:
 
 @bp.get("/app/v/<version>/<path:filename>")
 def asset(version: str, filename: str) -> Any:
-    """A shell file. Its own version's URL is cached for good; another version's is not."""
+    """A shell file of this version, cached for good. Another version's address is a 404:
+    a server never answers for files it does not have, so no shell is ever made of two."""
     app_shell = get_shell()
     found = app_shell.assets.get(filename)
-    if found is None:
+    if found is None or version != app_shell.version:
         abort(404)
-    current = version == app_shell.version
-    return _send(found, IMMUTABLE if current else "no-cache", app_shell.version + filename)
+    return _send(found, IMMUTABLE, app_shell.version + filename)
 
 
 @bp.get("/sw.js")
@@ -233,16 +241,18 @@ def service_worker() -> Any:
     """
     app_shell = get_shell()
     module = request.args.get("module") == "1"
-    body = render_template(
-        "field/sw.js",
-        version=app_shell.version,
-        precache=precache_urls(app_shell),
-        module=module,
-        outbox_url=shell_asset("js/outbox.js"),
-    )
-    response = Response(body, content_type="text/javascript; charset=utf-8")
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    if module not in app_shell.workers:
+        body = render_template(
+            "field/sw.js",
+            version=app_shell.version,
+            precache=precache_urls(app_shell),
+            module=module,
+            outbox_url=shell_asset("js/outbox.js"),
+        ).encode()
+        mimetype = "text/javascript; charset=utf-8"
+        app_shell.workers[module] = Asset(body, mimetype, _compress(body, mimetype))
+    etag = f"{app_shell.version}-{'module' if module else 'classic'}"
+    return _send(app_shell.workers[module], "no-cache", etag)
 
 
 @bp.get("/manifest.webmanifest")

@@ -18,8 +18,12 @@ self.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
-      // 'reload': straight from the server, never from a stale HTTP cache.
-      await cache.addAll(PRECACHE.map((url) => new Request(url, { cache: 'reload' })));
+      // Versioned files never change, so the copies the page just loaded will do; the
+      // page and the manifest are checked with the server ('no-cache': a 304 costs nothing).
+      const versioned = `/app/v/${VERSION}/`;
+      await cache.addAll(
+        PRECACHE.map((url) => new Request(url, { cache: url.startsWith(versioned) ? 'default' : 'no-cache' })),
+      );
       await self.skipWaiting();
     })(),
   );

@@ -38,9 +38,10 @@ def free_port() -> int:
 class LiveServer:
     """gunicorn serving the app from `root` (the checkout, or a copy for a new version)."""
 
-    def __init__(self, db_file: Path, root: Path = ROOT) -> None:
+    def __init__(self, db_file: Path, root: Path = ROOT, extra_args: tuple[str, ...] = ()) -> None:
         self.db_file = db_file
         self.root = root
+        self.extra_args = extra_args
         self.port = free_port()
         self.process: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
@@ -67,6 +68,7 @@ class LiveServer:
             "8",
             "--graceful-timeout",
             "2",
+            *self.extra_args,
             "tests.browser.wsgi:app",
         ]
         with self.log.open("ab") as log:
