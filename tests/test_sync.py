@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fieldapp import enrol, sync
 from fieldapp.extensions import db
@@ -605,3 +607,37 @@ def test_a_record_edited_while_paging_is_not_missed(world):
 def test_a_bad_cursor_is_refused(world, cursor):
     with pytest.raises(sync.BadCursor):
         sync.records_page(world.users["member"], cursor)
+
+
+# --- property: no input makes the rules crash ------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+FIELDS = sorted(sync.ASSIST_KEYS) + ["id", "rev", "type", "recorded_at", "voided", "extra"]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(changes=st.dictionaries(st.sampled_from(FIELDS), JSON, max_size=3), raw=JSON)
+def test_any_json_gets_an_answer_never_an_exception(world, changes, raw):
+    record = assist(world)
+    for key, value in changes.items():
+        target = record if key in ("id", "rev", "type", "recorded_at", "voided") else record["data"]
+        target[key] = value
+    results = run(world, [record, raw])
+    assert len(results) == 2
+    assert {r["status"] for r in results} <= {"stored", "unchanged", "invalid", "stale"}
+    if results[0]["status"] == "invalid":
+        assert results[0]["errors"] and all(
+            isinstance(m, str) for m in results[0]["errors"].values()
+        )
+    for row in rows(record_id=str(record["id"]).lower(), voided=False):
+        assert 2 <= len(row.full_name) <= 120 and row.consent is True
