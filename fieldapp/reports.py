@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -172,6 +174,62 @@ def _countdown(campaign: Campaign) -> dict[str, Any]:
     return {"days_left": left, "due": campaign.report_due}
 
 
+@dataclass
+class Snapshot:
+    """The heavy, assist-derived figures of one scope, computed together and kept briefly."""
+
+    totals: tally.Counts
+    per_unit: dict[int, tally.Counts]
+    categories: dict[str, tally.Counts]
+    days: list[tuple[date, tally.Counts]]
+    flagged_total: int
+    flagged: list[tally.ReviewRow]
+    duplicates_total: int
+    duplicates: list[tally.DuplicateGroup]
+    computed_at: datetime
+
+
+def compute_snapshot(campaign: Campaign, unit_ids: list[int], review: bool = True) -> Snapshot:
+    """Every heavy figure of a scope (plain values only, so it can be cached)."""
+    flagged_total, flagged = tally.flagged_assists(campaign, unit_ids, 50) if review else (0, [])
+    dups_total, dups = tally.likely_duplicates(campaign, unit_ids, 50) if review else (0, [])
+    return Snapshot(
+        totals=tally.totals(campaign, unit_ids),
+        per_unit=tally.by_unit(campaign, unit_ids),
+        categories=tally.by_category(campaign, unit_ids),
+        days=tally.by_day(campaign, unit_ids),
+        flagged_total=flagged_total,
+        flagged=flagged,
+        duplicates_total=dups_total,
+        duplicates=dups,
+        computed_at=utcnow(),
+    )
+
+
+def snapshot(campaign: Campaign, unit_ids: list[int], review: bool = True) -> Snapshot:
+    """compute_snapshot(), reused while no record has arrived, for at most a minute.
+
+    A new record or revision changes tally.data_version() and so is counted at once; the
+    one-minute limit bounds how long an in-place change (a resident's data erased) can be
+    missed by this process. FIELDAPP_TALLY_CACHE_SECONDS = 0 turns the cache off (tests).
+    """
+    ttl = current_app.config.get("FIELDAPP_TALLY_CACHE_SECONDS", 0 if current_app.testing else 60)
+    if not ttl:
+        return compute_snapshot(campaign, unit_ids, review)
+    cache = current_app.extensions.setdefault("tally_cache", {})
+    key = (campaign.id, tuple(sorted(unit_ids)), review)
+    version = tally.data_version(campaign.id)
+    hit = cache.get(key)
+    now = time.monotonic()
+    if hit and hit[0] == version and now - hit[1] < ttl:
+        return hit[2]
+    result = compute_snapshot(campaign, unit_ids, review)
+    if len(cache) > 500:  # one entry per group head's unit and per ward: plenty
+        cache.clear()
+    cache[key] = (version, now, result)
+    return result
+
+
 # --- group head --------------------------------------------------------------------------------
 
 
@@ -191,16 +249,16 @@ def unit() -> Any:
     target_unit = get_visible_or_404(Unit, unit_id)
     campaign = _campaign()
     ids = [target_unit.id]
-    row = tally.unit_rows(campaign, [target_unit])[0]
-    days = tally.by_day(campaign, ids)
+    snap = snapshot(campaign, ids, review=False)
+    row = tally.unit_rows(campaign, [target_unit], snap.per_unit, with_categories=False)[0]
     return render_template(
         "reports/unit.html",
         campaign=campaign,
         unit=target_unit,
         row=row,
-        categories=tally.by_category(campaign, ids),
-        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in days]),
-        days=days,
+        categories=snap.categories,
+        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in snap.days]),
+        days=snap.days,
         members=tally.member_activity(campaign, target_unit.id),
         follow_ups=tally.follow_ups(campaign, ids),
         difficulties=tally.difficulties_by_kind(campaign, ids),
@@ -358,11 +416,10 @@ def ward() -> Any:
     campaign = _campaign()
     units = _visible_units()
     ids = [u.id for u in units]
-    rows = tally.unit_rows(campaign, units)
+    snap = snapshot(campaign, ids)
+    rows = tally.unit_rows(campaign, units, snap.per_unit, with_categories=False)
     sort = request.args.get("sort", "kind")
     descending = request.args.get("dir") == "desc"
-    days = tally.by_day(campaign, ids)
-    flagged_total, flagged = tally.flagged_assists(campaign, ids, limit=50)
     return render_template(
         "reports/ward.html",
         campaign=campaign,
@@ -370,17 +427,15 @@ def ward() -> Any:
         rows=tally.sort_rows(rows, sort, descending),
         sort=sort,
         descending=descending,
-        summary=tally.ward_summary(campaign, rows),
-        categories=tally.by_category(campaign, ids),
-        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in days]),
-        days=days,
+        summary=tally.ward_summary(campaign, rows, snap.totals),
+        categories=snap.categories,
+        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in snap.days]),
+        days=snap.days,
         chart=(CHART_W, CHART_H),
         difficulty_kinds=tally.difficulties_by_kind(campaign, ids),
         open_difficulties=tally.open_difficulties(campaign, ids),
         units_by_id={u.id: u for u in units},
-        flagged_total=flagged_total,
-        flagged=flagged,
-        duplicates=tally.likely_duplicates(campaign, ids, limit=50),
+        snap=snap,
         **_countdown(campaign),
     )
 
@@ -393,12 +448,13 @@ def print_report() -> Any:
         return _no_campaign()
     campaign = _campaign()
     units = _visible_units()
-    rows = tally.unit_rows(campaign, units)
+    snap = snapshot(campaign, [u.id for u in units])
+    rows = tally.unit_rows(campaign, units, snap.per_unit, with_categories=False)
     return render_template(
         "reports/print.html",
         campaign=campaign,
         ward=current_user.ward,
-        summary=tally.ward_summary(campaign, rows),
+        summary=tally.ward_summary(campaign, rows, snap.totals),
         kinds=tally.by_kind(campaign, rows),
         difficulty_kinds=tally.difficulties_by_kind(campaign, [u.id for u in units]),
         today=local_today(),

@@ -76,7 +76,20 @@ def resident_key() -> sa.ColumnElement[str]:
 
 def has_step(key: str) -> sa.ColumnElement[bool]:
     """True when an assist's steps include `key` (steps are stored as ",a,b,")."""
-    return Assist.steps.contains(f",{key},", autoescape=True)
+    # A literal pattern: no per-row concatenation (step keys are [a-z_], "_" matches itself).
+    return Assist.steps.like(sa.literal(f"%,{key},%"))
+
+
+def resident_parts() -> list[sa.ColumnElement[Any]]:
+    """The resident key as separate columns, cheaper to GROUP BY than one built string."""
+    no_phone = Assist.phone.is_(None)
+    return [
+        Assist.phone.label("r_phone"),
+        sa.case((no_phone, Assist.name_key)).label("r_name"),
+        sa.case((no_phone, Assist.birth_year)).label("r_year"),
+        sa.case((no_phone, Assist.unit_id)).label("r_unit"),
+        sa.case((sa.and_(no_phone, Assist.name_key.is_(None)), Assist.record_id)).label("r_rec"),
+    ]
 
 
 def current_assists(campaign_id: int, unit_ids: Collection[int] | None = None) -> list[Any]:
@@ -120,18 +133,56 @@ class Counts:
         return self.steps.get(TEST_STEP, 0)
 
 
-def _measures(step_keys: list[str]) -> list[Any]:
-    key = resident_key()
-    columns = [
-        sa.func.count().label("assists"),
-        sa.func.count(sa.distinct(key)).label("residents"),
-        sa.func.coalesce(sa.func.sum(Assist.attempts), 0).label("attempts"),
-    ]
-    for index, step in enumerate(step_keys):
-        columns.append(
-            sa.func.count(sa.distinct(sa.case((has_step(step), key)))).label(f"step{index}")
+def _grouped(
+    campaign: Campaign, unit_ids: Collection[int] | None, dims: list[Any]
+) -> list[tuple[tuple[Any, ...], Counts]]:
+    """Counts per value of `dims`, with residents counted once within each group.
+
+    Two levels instead of COUNT(DISTINCT ...): the inner query folds each resident's assists
+    (per dims) into one row with a 0/1 per step; the outer one adds those rows up. One sort,
+    no string building: about twice as fast on SQLite as four COUNT(DISTINCT).
+    """
+    keys = campaign.step_keys
+    _room_to_group()
+    parts = resident_parts()
+    dim_cols = [d.label(f"d{i}") for i, d in enumerate(dims)]
+    inner = (
+        sa.select(
+            *dim_cols,
+            *parts,
+            sa.func.count().label("n"),
+            sa.func.sum(Assist.attempts).label("a"),
+            *[
+                sa.func.max(sa.case((has_step(step), 1), else_=0)).label(f"s{i}")
+                for i, step in enumerate(keys)
+            ],
         )
-    return columns
+        .where(*current_assists(campaign.id, unit_ids))
+        .group_by(*[d.element for d in dim_cols], *[p.element for p in parts])
+        .subquery("per_resident")
+    )
+    outer_dims = [inner.c[f"d{i}"] for i in range(len(dims))]
+    query = sa.select(
+        *outer_dims,
+        sa.func.count().label("residents"),
+        sa.func.sum(inner.c.n).label("assists"),
+        sa.func.sum(inner.c.a).label("attempts"),
+        *[sa.func.sum(inner.c[f"s{i}"]).label(f"step{i}") for i in range(len(keys))],
+    )
+    if outer_dims:
+        query = query.group_by(*outer_dims)
+    result = []
+    for row in db.session.execute(query):
+        counts = _counts(row, keys)
+        if counts.assists:
+            result.append((tuple(row[: len(dims)]), counts))
+    return result
+
+
+def _room_to_group() -> None:
+    """PostgreSQL: let this transaction hash a ward's residents in memory, not on disk."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL work_mem = '32MB'"))
 
 
 def _counts(row: Any, step_keys: list[str]) -> Counts:
@@ -145,33 +196,18 @@ def _counts(row: Any, step_keys: list[str]) -> Counts:
 
 def totals(campaign: Campaign, unit_ids: Collection[int] | None = None) -> Counts:
     """Log figures for the whole scope, residents counted once across units."""
-    keys = campaign.step_keys
-    row = db.session.execute(
-        sa.select(*_measures(keys)).where(*current_assists(campaign.id, unit_ids))
-    ).one()
-    return _counts(row, keys)
+    found = _grouped(campaign, unit_ids, [])
+    return found[0][1] if found else Counts(steps={k: 0 for k in campaign.step_keys})
 
 
 def by_unit(campaign: Campaign, unit_ids: Collection[int] | None = None) -> dict[int, Counts]:
     """Log figures per unit id (units without assists are absent)."""
-    keys = campaign.step_keys
-    rows = db.session.execute(
-        sa.select(Assist.unit_id, *_measures(keys))
-        .where(*current_assists(campaign.id, unit_ids))
-        .group_by(Assist.unit_id)
-    )
-    return {row.unit_id: _counts(row, keys) for row in rows}
+    return {dims[0]: c for dims, c in _grouped(campaign, unit_ids, [Assist.unit_id])}
 
 
 def by_category(campaign: Campaign, unit_ids: Collection[int] | None = None) -> dict[str, Counts]:
     """Log figures per category key, in the campaign's order (unknown keys last)."""
-    keys = campaign.step_keys
-    rows = db.session.execute(
-        sa.select(Assist.category, *_measures(keys))
-        .where(*current_assists(campaign.id, unit_ids))
-        .group_by(Assist.category)
-    )
-    found = {row.category: _counts(row, keys) for row in rows}
+    found = {dims[0]: c for dims, c in _grouped(campaign, unit_ids, [Assist.category])}
     order = [c for c in campaign.category_keys if c in found]
     order += sorted(c for c in found if c not in order)
     return {c: found[c] for c in order}
@@ -182,14 +218,8 @@ def by_day(
 ) -> list[tuple[date, Counts]]:
     """Log figures per local day of receipt, every day from the first to the last (gaps = 0)."""
     keys = campaign.step_keys
-    day = local_date(Assist.received_at).label("day")
-    rows = db.session.execute(
-        sa.select(day, *_measures(keys))
-        .where(*current_assists(campaign.id, unit_ids))
-        .group_by(day)
-        .order_by(day)
-    ).all()
-    found = {_as_date(row.day): _counts(row, keys) for row in rows}
+    grouped = _grouped(campaign, unit_ids, [local_date(Assist.received_at)])
+    found = {_as_date(dims[0]): c for dims, c in grouped}
     if not found:
         return []
     first, last = min(found), max(found)
@@ -415,11 +445,21 @@ def progress(done: int, target: int | None) -> float | None:
     return round(100.0 * done / target, 1)
 
 
-def unit_rows(campaign: Campaign, units: Iterable[Unit]) -> list[UnitRow]:
-    """Every given unit's line, units without any data included (they are the point)."""
+def unit_rows(
+    campaign: Campaign,
+    units: Iterable[Unit],
+    counts: dict[int, Counts] | None = None,
+    with_categories: bool = True,
+) -> list[UnitRow]:
+    """Every given unit's line, units without any data included (they are the point).
+
+    `counts` may carry by_unit() figures already computed; the residents per category of
+    each unit (one more pass over the assists) are left out unless `with_categories`.
+    """
     units = list(units)
     ids = [u.id for u in units]
-    counts = by_unit(campaign, ids)
+    if counts is None:
+        counts = by_unit(campaign, ids)
     targets = dict(
         db.session.execute(
             sa.select(Target.unit_id, Target.value).where(
@@ -445,14 +485,9 @@ def unit_rows(campaign: Campaign, units: Iterable[Unit]) -> list[UnitRow]:
     )
     difficulties = difficulties_by_unit(campaign, ids)
     categories: dict[int, dict[str, int]] = {}
-    for row in db.session.execute(
-        sa.select(
-            Assist.unit_id, Assist.category, sa.func.count(sa.distinct(resident_key())).label("n")
-        )
-        .where(*current_assists(campaign.id, ids))
-        .group_by(Assist.unit_id, Assist.category)
-    ):
-        categories.setdefault(row.unit_id, {})[row.category] = row.n
+    if with_categories:
+        for (unit_id, category), c in _grouped(campaign, ids, [Assist.unit_id, Assist.category]):
+            categories.setdefault(unit_id, {})[category] = c.residents
     empty = {k: 0 for k in campaign.step_keys}
     rows = []
     for unit in units:
@@ -517,11 +552,13 @@ class WardSummary:
         return progress(self.completed, self.target)
 
 
-def ward_summary(campaign: Campaign, rows: list[UnitRow]) -> WardSummary:
+def ward_summary(
+    campaign: Campaign, rows: list[UnitRow], counts: Counts | None = None
+) -> WardSummary:
     """Totals over the given unit rows; the log figures are recounted ward-wide."""
     ids = [r.unit.id for r in rows]
     return WardSummary(
-        counts=totals(campaign, ids),
+        counts=counts if counts is not None else totals(campaign, ids),
         reported_completed=sum(r.report.completed for r in rows if r.report),
         reported_attempts=sum(r.report.attempts for r in rows if r.report),
         target=sum(r.target or 0 for r in rows),
@@ -593,36 +630,71 @@ def record_flags(
 
 
 def clock_flag_condition(campaign: Campaign) -> sa.ColumnElement[bool]:
-    """SQL: the device time is outside the campaign's days or ahead of the server."""
-    day = local_date(Assist.recorded_at)
-    # Compared in Python-free SQL: the +10 min tolerance is applied to the device side.
-    ahead = Assist.recorded_at > Assist.received_at
-    return sa.or_(day < campaign.starts_on, day > campaign.ends_on, ahead)
+    """SQL: the device time is outside the campaign's days or ahead of the server.
+
+    Compared with the campaign's bounds converted to UTC, so no function runs per row; the
+    future test here has no tolerance (a superset), record_flags() applies the exact rule.
+    """
+    first = datetime.combine(campaign.starts_on, datetime.min.time()) - LOCAL_OFFSET
+    after = datetime.combine(campaign.ends_on + timedelta(days=1), datetime.min.time())
+    after -= LOCAL_OFFSET
+    return sa.or_(
+        Assist.recorded_at < first,
+        Assist.recorded_at >= after,
+        Assist.recorded_at > Assist.received_at,
+    )
+
+
+@dataclass
+class ReviewRow:
+    """One assist shown for review (plain values, safe to keep between requests)."""
+
+    record_id: str
+    unit_id: int
+    full_name: str | None
+    birth_year: int | None
+    phone: str | None
+    received_at: datetime
+    recorded_at: datetime
+    flags: list[str] = field(default_factory=list)
+
+
+_REVIEW_COLUMNS = (
+    Assist.record_id,
+    Assist.unit_id,
+    Assist.full_name,
+    Assist.birth_year,
+    Assist.phone,
+    Assist.received_at,
+    Assist.recorded_at,
+)
 
 
 def flagged_assists(
     campaign: Campaign, unit_ids: Collection[int] | None = None, limit: int = 100
-) -> tuple[int, list[tuple[Assist, list[str]]]]:
-    """(how many, the first `limit`) current assists whose device time looks wrong."""
-    base = sa.select(Assist).where(
-        *current_assists(campaign.id, unit_ids), clock_flag_condition(campaign)
+) -> tuple[int, list[ReviewRow]]:
+    """(how many, the first `limit`) counted assists whose device time looks wrong."""
+    query = (
+        sa.select(*_REVIEW_COLUMNS)
+        .where(*current_assists(campaign.id, unit_ids), clock_flag_condition(campaign))
+        .order_by(Assist.received_at, Assist.id)
+        .execution_options(yield_per=500)
     )
-    found: list[tuple[Assist, list[str]]] = []
+    found: list[ReviewRow] = []
     total = 0
     # The SQL condition is a superset (no tolerance); the exact rule is record_flags().
-    for assist in db.session.scalars(
-        base.order_by(Assist.received_at).execution_options(yield_per=500)
-    ):
-        flags = record_flags(assist.recorded_at, assist.received_at, campaign)
+    for row in db.session.execute(query):
+        flags = record_flags(row.recorded_at, row.received_at, campaign)
         if flags:
             total += 1
             if len(found) < limit:
-                found.append((assist, flags))
+                found.append(ReviewRow(*row, flags=flags))
     return total, found
 
 
 def duplicate_groups_query(campaign: Campaign, unit_ids: Collection[int] | None = None) -> Any:
     """Subquery of (name_key, birth_year) counted as more than one resident: likely the same."""
+    no_phone_unit = sa.case((Assist.phone.is_(None), Assist.unit_id))
     return (
         sa.select(Assist.name_key, Assist.birth_year)
         .where(
@@ -632,7 +704,18 @@ def duplicate_groups_query(campaign: Campaign, unit_ids: Collection[int] | None 
             Assist.birth_year.is_not(None),
         )
         .group_by(Assist.name_key, Assist.birth_year)
-        .having(sa.func.count(sa.distinct(resident_key())) > 1)
+        # more than one resident key in the group: some with a phone and some without,
+        # two phones, or (without phones) two units. Cheap aggregates, no key strings.
+        .having(
+            sa.or_(
+                sa.and_(
+                    sa.func.count(Assist.phone) > 0,
+                    sa.func.count(Assist.phone) < sa.func.count(),
+                ),
+                sa.func.min(Assist.phone) != sa.func.max(Assist.phone),
+                sa.func.min(no_phone_unit) != sa.func.max(no_phone_unit),
+            )
+        )
         .subquery("dups")
     )
 
@@ -643,7 +726,7 @@ class DuplicateGroup:
 
     name: str
     birth_year: int
-    assists: list[Assist]
+    assists: list[ReviewRow]
 
     @property
     def units(self) -> list[int]:
@@ -652,27 +735,41 @@ class DuplicateGroup:
 
 def likely_duplicates(
     campaign: Campaign, unit_ids: Collection[int] | None = None, limit: int = 100
-) -> list[DuplicateGroup]:
-    """Groups of likely duplicate residents for the officer to review."""
+) -> tuple[int, list[DuplicateGroup]]:
+    """(how many groups, the first `limit` groups) of likely duplicate residents."""
     dups = duplicate_groups_query(campaign, unit_ids)
-    assists = db.session.scalars(
-        sa.select(Assist)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(dups)) or 0
+    if not total:
+        return 0, []
+    first = (
+        sa.select(dups.c.name_key, dups.c.birth_year)
+        .order_by(dups.c.name_key, dups.c.birth_year)
+        .limit(limit)
+        .subquery("first_dups")
+    )
+    rows = db.session.execute(
+        sa.select(*_REVIEW_COLUMNS, Assist.name_key)
         .join(
-            dups,
-            sa.and_(Assist.name_key == dups.c.name_key, Assist.birth_year == dups.c.birth_year),
+            first,
+            sa.and_(Assist.name_key == first.c.name_key, Assist.birth_year == first.c.birth_year),
         )
         .where(*current_assists(campaign.id, unit_ids))
-        .order_by(Assist.name_key, Assist.birth_year, Assist.received_at)
+        .order_by(Assist.name_key, Assist.birth_year, Assist.received_at, Assist.id)
     )
     groups: dict[tuple[str, int], DuplicateGroup] = {}
-    for assist in assists:
-        key = (assist.name_key or "", assist.birth_year or 0)
+    for row in rows:
+        key = (row.name_key, row.birth_year)
         if key not in groups:
-            if len(groups) >= limit:
-                break
-            groups[key] = DuplicateGroup(assist.full_name or "", assist.birth_year or 0, [])
-        groups[key].assists.append(assist)
-    return list(groups.values())
+            groups[key] = DuplicateGroup(row.full_name or "", row.birth_year, [])
+        groups[key].assists.append(ReviewRow(*row[: len(_REVIEW_COLUMNS)]))
+    return total, list(groups.values())
+
+
+def data_version(campaign_id: int) -> Any:
+    """A cheap marker that changes whenever a record (or a revision of one) arrives."""
+    return db.session.scalar(
+        sa.select(sa.func.max(Assist.id)).where(Assist.campaign_id == campaign_id)
+    )
 
 
 def days_left(campaign: Campaign, today: date) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from openpyxl import Workbook
 
 from fieldapp import reports
 from fieldapp.extensions import db
-from fieldapp.models import AuditEvent, Difficulty, Participant, Unit, UnitReport
+from fieldapp.models import Assist, AuditEvent, Difficulty, Participant, Unit, UnitReport
 from fieldapp.text import local_today
 from tests.tally_world import add_assist, build_records
 
@@ -356,3 +357,34 @@ def test_chart_bars_scale_to_the_tallest_day():
     assert [b.value for b in bars] == [2, 0, 4]
     assert bars[2].height == reports.CHART_H - reports.CHART_TOP - reports.CHART_BOTTOM
     assert bars[0].height == bars[2].height / 2 and bars[1].height == 0
+
+
+def _figure(page: str, label: str) -> str:
+    match = re.search(r'figure-number">([^<]+)</span><span class="figure-label">' + label, page)
+    assert match, label
+    return match.group(1)
+
+
+def test_dashboard_figures_are_reused_until_a_record_arrives(ward, client, auth, app):
+    app.config["FIELDAPP_TALLY_CACHE_SECONDS"] = 60
+    auth.login("canbo")
+    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "9"
+    # an in-place change (not a new revision) is not seen while the figures are reused...
+    en = db.session.query(Assist).filter_by(full_name="Đặng Thị Én").one()
+    en.voided = True
+    db.session.commit()
+    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "9"
+    # ...but any new record or revision is counted at once
+    for name in ("Tô Văn Hậu", "Tô Thị Hằng"):
+        add_assist(
+            ward,
+            "kdc2",
+            "member3",
+            name=name,
+            steps=["installed"],
+            received=datetime(2025, 10, 26, 2, 0),
+        )
+    db.session.commit()
+    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "10"
+    app.config["FIELDAPP_TALLY_CACHE_SECONDS"] = 0
+    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "10"

@@ -171,7 +171,7 @@ def test_follow_ups_are_registered_but_not_tested(ward):
 def test_clock_flags(ward):
     total, flagged = tally.flagged_assists(ward.campaign)
     assert total == 2
-    by_name = {a.full_name: flags for a, flags in flagged}
+    by_name = {a.full_name: a.flags for a in flagged}
     assert by_name[FORMULA_NAME] == [tally.FLAG_FUTURE]
     assert by_name["Đặng Thị Én"] == [tally.FLAG_OUTSIDE]
 
@@ -188,7 +188,8 @@ def test_small_clock_skew_is_not_flagged(ward):
 
 
 def test_likely_duplicates_share_name_and_birth_year_but_not_a_key(ward):
-    groups = tally.likely_duplicates(ward.campaign)
+    total, groups = tally.likely_duplicates(ward.campaign)
+    assert total == 1
     assert [(g.name, g.birth_year, len(g.assists)) for g in groups] == [("Trần Văn Bình", 1948, 3)]
     assert groups[0].units == sorted([ward.units["kdc1"].id, ward.units["kdc2"].id])
 
@@ -199,3 +200,36 @@ def test_deadline_is_open_until_the_end_of_its_day(ward):
     assert tally.report_open(c, date(2025, 11, 13)) is False
     assert tally.days_left(c, date(2025, 11, 10)) == 2
     assert tally.progress(1, None) is None and tally.progress(3, 8) == 37.5
+
+
+def test_a_phone_and_no_phone_with_the_same_name_is_a_likely_duplicate(ward):
+    add_assist(
+        ward,
+        "kdc1",
+        "member",
+        name="Đặng Thị Én",
+        birth_year=1960,
+        phone="0355000111",
+        steps=["installed"],
+        received=datetime(2025, 10, 26, 2, 0),
+    )
+    db.session.commit()
+    total, groups = tally.likely_duplicates(ward.campaign)
+    assert total == 2
+    assert sorted(g.name for g in groups) == ["Trần Văn Bình", "Đặng Thị Én"]
+    assert tally.likely_duplicates(ward.campaign, limit=1)[0] == 2
+    assert len(tally.likely_duplicates(ward.campaign, limit=1)[1]) == 1
+
+
+def test_data_version_moves_with_every_new_revision(ward):
+    before = tally.data_version(ward.campaign.id)
+    add_assist(
+        ward,
+        "kdc2",
+        "member3",
+        name="Tô Văn Hậu",
+        steps=["installed"],
+        received=datetime(2025, 10, 26, 2, 0),
+    )
+    db.session.commit()
+    assert tally.data_version(ward.campaign.id) != before

@@ -1,0 +1,396 @@
+"""Benchmark the tally: dashboard and group head page render times, assists.csv streaming.
+
+    /work/venv/bin/python bench/tally_bench.py                       # SQLite, 200,000 assists
+    /work/venv/bin/python bench/tally_bench.py --database postgresql+psycopg://postgres@127.0.0.1:5432/fieldapp_tally_bench
+    /work/venv/bin/python bench/tally_bench.py --assists 20000 --keep /tmp/demo.sqlite  # demo data
+
+The data are synthetic (names made up from common Vietnamese name parts): a ward of 60 units
+(48 residential groups, 8 agencies, 4 schools), about 10 % of records revised, 2 % voided,
+70 % with a phone, some residents helped twice or in two units. PostgreSQL: the database named
+in --database is emptied (drop_all) first, so give it a database of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa  # noqa: E402
+from werkzeug.security import generate_password_hash  # noqa: E402
+
+from fieldapp import create_app  # noqa: E402
+from fieldapp.extensions import db  # noqa: E402
+from fieldapp.models import (  # noqa: E402
+    Assist,
+    Campaign,
+    Difficulty,
+    Target,
+    Unit,
+    UnitReport,
+    User,
+    Ward,
+)
+from fieldapp.text import fold  # noqa: E402
+
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+    "Đinh",
+    "Mai",
+]
+MIDDLE = [
+    "Văn",
+    "Thị",
+    "Hữu",
+    "Đức",
+    "Minh",
+    "Thu",
+    "Ngọc",
+    "Quang",
+    "Thanh",
+    "Xuân",
+    "Kim",
+    "Hồng",
+]
+GIVEN = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Đào",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hòa",
+    "Hoa",
+    "Hùng",
+    "Hương",
+    "Khánh",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Minh",
+    "Nam",
+    "Nga",
+    "Ngọc",
+    "Nhung",
+    "Phúc",
+    "Phương",
+    "Quân",
+    "Quế",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Thắng",
+    "Thủy",
+    "Trang",
+    "Trung",
+    "Tuấn",
+    "Tùng",
+    "Vân",
+    "Việt",
+    "Xuân",
+    "Yến",
+]
+CATEGORIES = (
+    ["elderly"] * 4
+    + ["household_business"] * 2
+    + ["small_trader"] * 2
+    + [
+        "student",
+        "official",
+        "worker",
+        "other",
+    ]
+)
+STEP_SETS = [
+    ["installed"],
+    ["installed", "registered"],
+    ["installed", "registered", "tested"],
+    ["installed", "registered", "tested"],
+    ["registered", "tested"],
+]
+PASSWORD = "bench-password"
+
+
+def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, object]:
+    """Fill an empty database with one synthetic ward; returns usernames to sign in with."""
+    rnd = random.Random(seed)
+    ward = Ward(name="Phường Thành Đông", code="TD", unit_label="Khu dân cư")
+    db.session.add(ward)
+    db.session.flush()
+    campaign = Campaign(
+        ward_id=ward.id,
+        name="Công dân số Hải Phòng – sử dụng thông minh, sống an toàn",
+        starts_on=date(2025, 10, 11),
+        ends_on=date(2025, 11, 11),
+        report_due=date(2025, 11, 12),
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    n_res = max(1, round(n_units * 0.8))
+    n_agency = max(0, round(n_units * 0.13))
+    kinds = ["residential"] * n_res + ["agency"] * n_agency
+    kinds += ["school"] * (n_units - len(kinds))
+    units = []
+    counters = {"residential": 0, "agency": 0, "school": 0}
+    names = {"residential": "Khu dân cư số {}", "agency": "Cơ quan số {}", "school": "Trường số {}"}
+    for kind in kinds:
+        counters[kind] += 1
+        units.append(Unit(ward_id=ward.id, kind=kind, name=names[kind].format(counters[kind])))
+    db.session.add_all(units)
+    db.session.flush()
+    pw = generate_password_hash(PASSWORD)
+    officer = User(username="canbo", role="officer", ward_id=ward.id, password_hash=pw)
+    officer.set_name("Trần Thị Thu")
+    db.session.add(officer)
+    members: dict[int, list[int]] = {}
+    heads = []
+    for unit in units:
+        db.session.add(
+            Target(unit_id=unit.id, campaign_id=campaign.id, value=rnd.randint(200, 6000))
+        )
+        if unit.kind != "residential":
+            if rnd.random() < 0.8:  # some have not reported yet
+                done = rnd.randint(10, 600)
+                db.session.add(
+                    UnitReport(
+                        unit_id=unit.id,
+                        campaign_id=campaign.id,
+                        completed=done,
+                        attempts=done + rnd.randint(0, done),
+                        pupils=done - 20 if unit.kind == "school" else None,
+                        teachers=20 if unit.kind == "school" else None,
+                    )
+                )
+            continue
+        head = User(
+            username=f"totruong{unit.id}",
+            role="group_head",
+            ward_id=ward.id,
+            unit_id=unit.id,
+            password_hash=pw,
+        )
+        head.set_name(_name(rnd))
+        db.session.add(head)
+        heads.append(head)
+        group = [head]
+        for k in range(3):
+            member = User(
+                username=f"tv{unit.id}_{k}", role="member", ward_id=ward.id, unit_id=unit.id
+            )
+            member.set_name(_name(rnd))
+            db.session.add(member)
+            group.append(member)
+        db.session.flush()
+        members[unit.id] = [u.id for u in group]
+    db.session.commit()
+    residential = [u.id for u in units if u.kind == "residential"]
+    start = datetime(2025, 10, 11, 1, 0)
+    rows: list[dict[str, object]] = []
+    phones: list[str] = []
+    made = 0
+    while made < n_assists:
+        unit_id = rnd.choice(residential)
+        name = _name(rnd)
+        phone = None
+        if rnd.random() < 0.7:
+            # about 5 % of phones come back (a second visit, or another group)
+            phone = rnd.choice(phones) if phones and rnd.random() < 0.05 else _phone(rnd)
+            phones.append(phone)
+        received = start + timedelta(minutes=rnd.randint(0, 31 * 24 * 60))
+        steps = rnd.choice(STEP_SETS)
+        base = {
+            "record_id": str(uuid.uuid4()),
+            "ward_id": ward.id,
+            "campaign_id": campaign.id,
+            "unit_id": unit_id,
+            "user_id": rnd.choice(members[unit_id]),
+            "recorded_at": received - timedelta(minutes=rnd.randint(0, 600)),
+            "received_at": received,
+            "full_name": name,
+            "name_key": fold(name),
+            "birth_year": rnd.randint(1940, 2008) if rnd.random() < 0.8 else None,
+            "gender": rnd.choice(["female", "male"]),
+            "phone": phone,
+            "category": rnd.choice(CATEGORIES),
+            "steps": Assist.join_steps(steps),
+            "attempts": rnd.randint(1, 3) if "tested" in steps else 0,
+            "consent": True,
+            "consent_version": 1,
+            "voided": False,
+            "rev": 1,
+            "is_current": True,
+            "note": None,
+        }
+        if rnd.random() < 0.10:  # revised: rev 1 kept, no longer current
+            rows.append({**base, "is_current": False, "steps": ",installed,", "attempts": 0})
+            base = {**base, "rev": 2, "voided": rnd.random() < 0.2}
+        rows.append(base)
+        made += 1
+        if len(rows) >= 10_000:
+            db.session.execute(sa.insert(Assist), rows)
+            db.session.commit()
+            rows = []
+    if rows:
+        db.session.execute(sa.insert(Assist), rows)
+    kinds_d = ["otp_not_received", "forgot_password", "no_smartphone", "platform_error", "other"]
+    difficulties = []
+    for _ in range(max(10, n_assists // 100)):
+        unit_id = rnd.choice(residential)
+        when = start + timedelta(minutes=rnd.randint(0, 31 * 24 * 60))
+        difficulties.append(
+            {
+                "record_id": str(uuid.uuid4()),
+                "rev": 1,
+                "is_current": True,
+                "ward_id": ward.id,
+                "campaign_id": campaign.id,
+                "unit_id": unit_id,
+                "user_id": rnd.choice(members[unit_id]),
+                "recorded_at": when,
+                "received_at": when,
+                "voided": False,
+                "kind": rnd.choice(kinds_d),
+                "text": "",
+                "resolved_at": when + timedelta(days=1) if rnd.random() < 0.6 else None,
+            }
+        )
+    db.session.execute(sa.insert(Difficulty), difficulties)
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+    else:
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+    return {"officer": "canbo", "head": heads[0].username}
+
+
+def _name(rnd: random.Random) -> str:
+    return f"{rnd.choice(FAMILY)} {rnd.choice(MIDDLE)} {rnd.choice(GIVEN)}"
+
+
+def _phone(rnd: random.Random) -> str:
+    return rnd.choice(["09", "03", "08", "07"]) + f"{rnd.randint(0, 99_999_999):08d}"
+
+
+def _login(client, username: str) -> None:
+    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302, response.status_code
+
+
+def _time_page(client, url: str, runs: int) -> tuple[float, float]:
+    client.get(url).close()  # warm caches and the template
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), min(times)
+
+
+def _stream(client, url: str, trace: bool) -> tuple[float, int, int, list[float]]:
+    """(seconds, bytes, rows, peak MiB samples) for one streamed download."""
+    if trace:
+        tracemalloc.start()
+    t0 = time.perf_counter()
+    response = client.get(url, buffered=False)
+    size = 0
+    lines = 0
+    samples: list[float] = []
+    for chunk in response.response:
+        size += len(chunk)
+        lines += chunk.count(b"\r\n")
+        if trace and lines // 20_000 > len(samples):
+            samples.append(tracemalloc.get_traced_memory()[1] / 2**20)
+    response.close()
+    seconds = time.perf_counter() - t0
+    if trace:
+        samples.append(tracemalloc.get_traced_memory()[1] / 2**20)
+        tracemalloc.stop()
+    return seconds, size, lines - 1, samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", help="SQLAlchemy URL (default: a temporary SQLite file)")
+    parser.add_argument("--assists", type=int, default=200_000)
+    parser.add_argument("--units", type=int, default=60)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", help="SQLite file to keep the data in (for demos)")
+    args = parser.parse_args()
+    tmp = tempfile.TemporaryDirectory()
+    url = args.database or f"sqlite:///{args.keep or Path(tmp.name) / 'bench.sqlite'}"
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench-" + "x" * 40,
+            "FIELDAPP_ENV": "development",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        t0 = time.perf_counter()
+        people = populate(args.assists, args.units)
+        rows = db.session.scalar(sa.select(sa.func.count()).select_from(Assist))
+        print(f"backend: {db.engine.dialect.name}")
+        print(
+            f"data: {args.assists:,} assists ({rows:,} revision rows), {args.units} units, "
+            f"built in {time.perf_counter() - t0:.1f} s"
+        )
+    if args.keep:
+        print(f"kept in {args.keep}; sign in as canbo / {people['head']} with {PASSWORD}")
+        return
+    officer = app.test_client()
+    _login(officer, str(people["officer"]))
+    head = app.test_client()
+    _login(head, str(people["head"]))
+    median, best = _time_page(officer, "/reports/", args.runs)
+    print(f"officer dashboard /reports/: median {median:.0f} ms, best {best:.0f} ms")
+    median, best = _time_page(head, "/unit", args.runs)
+    print(f"group head page /unit: median {median:.0f} ms, best {best:.0f} ms")
+    median, best = _time_page(officer, "/reports/print", args.runs)
+    print(f"printable report /reports/print: median {median:.0f} ms, best {best:.0f} ms")
+    seconds, size, lines, _ = _stream(officer, "/reports/assists.csv", trace=False)
+    print(
+        f"assists.csv: {lines:,} rows, {size / 2**20:.1f} MiB in {seconds:.1f} s "
+        f"({lines / seconds:,.0f} rows/s)"
+    )
+    _, _, _, samples = _stream(officer, "/reports/assists.csv", trace=True)
+    shown = ", ".join(f"{s:.1f}" for s in samples)
+    print(f"assists.csv peak Python memory (tracemalloc, MiB) every 20,000 rows: {shown}")
+
+
+if __name__ == "__main__":
+    main()
