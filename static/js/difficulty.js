@@ -69,8 +69,20 @@ export function createDifficultyForm(ctx) {
     }
   }
 
+  let saving = false;
+
   async function save(event) {
     event.preventDefault();
+    if (saving) return; // a double tap makes one report
+    saving = true;
+    try {
+      await saveOnce();
+    } finally {
+      saving = false;
+    }
+  }
+
+  async function saveOnce() {
     const { meta, vocab } = ctx.profile();
     const fd = new FormData(form);
     const { data, errors } = validateDifficulty(

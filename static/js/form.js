@@ -164,8 +164,21 @@ export function createLogForm(ctx) {
     }
   }
 
+  let saving = false;
+
   async function save(event) {
     event.preventDefault();
+    // A second tap while the first is being saved must not make a second entry.
+    if (saving) return;
+    saving = true;
+    try {
+      await saveOnce();
+    } finally {
+      saving = false;
+    }
+  }
+
+  async function saveOnce() {
     const profile = ctx.profile();
     const { meta, vocab } = profile;
     const { data, errors } = validateAssist(values(), {

@@ -13,6 +13,7 @@ export function normalisePhone(value) {
 }
 
 const keysOf = (list) => (list || []).map((item) => item.key);
+const has = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
 
 /**
  * Check an assist's form values against the campaign and units.
@@ -41,7 +42,7 @@ export function validateAssist(values, { campaign, units, ward, genders, testSte
   }
 
   if (values.gender) {
-    if (Object.hasOwn(genders, values.gender)) data.gender = values.gender;
+    if (has(genders, values.gender)) data.gender = values.gender;
     else errors.gender = 'Giới tính không hợp lệ.';
   }
 
@@ -93,7 +94,7 @@ export function validateDifficulty(values, { units, ward, kinds }) {
   const unitId = Number(values.unit_id);
   if (units.some((u) => u.id === unitId)) data.unit_id = unitId;
   else errors.unit_id = `Vui lòng chọn ${(ward?.unit_label || 'Tổ dân phố').toLowerCase()}.`;
-  if (Object.hasOwn(kinds, values.kind || '')) data.kind = values.kind;
+  if (has(kinds, values.kind || '')) data.kind = values.kind;
   else errors.kind = 'Vui lòng chọn khó khăn gặp phải.';
   const text = String(values.text ?? '').normalize('NFC').trim();
   if ([...text].length > TEXT_MAX) errors.text = `Nội dung dài quá ${TEXT_MAX} ký tự.`;

@@ -82,6 +82,14 @@ def test_offline_entries_survive_a_reload_and_go_when_the_network_returns(phone,
     assert [e["name"] for e in entries(page)] == ["Nguyễn Thị Hòa"]
     page.fill("#search", "")
     assert server_db.assists(member["id"]) == []
+    # Signing out now would lose them: the phone says so, and staying keeps everything.
+    page.click("#signout")
+    assert page.text_content("#confirm-text") == (
+        "Còn 3 lượt chưa gửi. Nếu đăng xuất bây giờ, các lượt này sẽ mất. "
+        'Hãy kết nối mạng và bấm "Gửi ngay" trước.'
+    )
+    page.click("#confirm-no")
+    assert len(entries(page)) == 3
 
     phone.set_offline(False)  # no tap, no reload
     wait_for_states(page, all_sent(3))
@@ -297,6 +305,25 @@ def test_a_difficulty_reported_offline_arrives(phone, live, server_db):
     assert [(r.kind, r.text, r.unit_id) for r in rows] == [
         ("otp_not_received", "Không nhận được mã OTP sau 3 lần thử", member["unit_id"])
     ]
+
+
+def test_a_double_tap_on_save_makes_one_entry(phone, live, server_db):
+    member = server_db.new_member()
+    page = phone.new_page()
+    enrol(page, live.url, member["code"])
+    phone.set_offline(True)
+    page.fill("#f-full_name", "Châu Thị Xuân")
+    page.check("input[name=category][value=worker]")
+    page.check("input[name=steps][value=installed]")
+    page.check("#f-consent")
+    page.dblclick("#log-save")
+    page.wait_for_selector("#notice:not([hidden])")
+    assert page.text_content("#wait") == "1 lượt chờ gửi"
+    # The next resident starts from a clean form that keeps the unit and the category.
+    assert page.input_value("#f-full_name") == ""
+    assert page.is_checked("input[name=category][value=worker]")
+    assert not page.is_checked("#f-consent")
+    assert page.input_value("#f-unit_id") == str(member["unit_id"])
 
 
 def test_the_phone_refuses_bad_input_in_words_next_to_the_field(phone, live, server_db):
