@@ -173,6 +173,9 @@ async function start() {
   $('#send-now').addEventListener('click', sendNow);
   $('#signout').addEventListener('click', signOut);
 
+  if (meta.token && meta.restore_pending && meta.member) {
+    notice(`Xin chào ${meta.member.name}. Điện thoại đã sẵn sàng để ghi nhận, kể cả khi không có mạng.`);
+  }
   if (meta.token) {
     sender = startAutoSend();
     restore().catch(() => {}); // a new phone: bring back the history (again next time if offline)
