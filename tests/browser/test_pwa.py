@@ -411,3 +411,44 @@ def test_a_new_version_takes_over_without_losing_waiting_entries(
     ready(page)
     assert page.get_attribute("meta[name=fieldapp-version]", "content") == new
     assert len(entries(page)) == 2
+
+
+def test_background_sync_sends_with_the_app_closed(phone, live, server_db):
+    """Chromium's Background Sync wakes the (module) worker, which sends the outbox itself."""
+    member = server_db.new_member()
+    page = phone.new_page()
+    enrol(page, live.url, member["code"])
+    assert page.evaluate("() => navigator.serviceWorker.controller.scriptURL").endswith(
+        "/sw.js?module=1"
+    )
+    phone.set_offline(True)
+    log_resident(page, "Hà Văn Yên")
+    blank = phone.new_page()  # not the app: only the worker can send now
+    cdp = phone.new_cdp_session(blank)
+    registrations = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(e["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    page.close()
+    phone.set_offline(False)
+    deadline = time.monotonic() + 10
+    while not server_db.assists(member["id"]) and time.monotonic() < deadline:
+        blank.wait_for_timeout(250)
+    if not server_db.assists(member["id"]):
+        # The browser decides when to fire it; the test may fire it the way DevTools does.
+        live_ones = [r for r in registrations if not r.get("isDeleted")]
+        cdp.send(
+            "ServiceWorker.dispatchSyncEvent",
+            {
+                "origin": live.url,
+                "registrationId": live_ones[0]["registrationId"],
+                "tag": "fieldapp-outbox",
+                "lastChance": False,
+            },
+        )
+        deadline = time.monotonic() + 10
+        while not server_db.assists(member["id"]) and time.monotonic() < deadline:
+            blank.wait_for_timeout(250)
+    assert [(r.full_name, r.rev) for r in server_db.assists(member["id"])] == [("Hà Văn Yên", 1)]
