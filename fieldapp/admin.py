@@ -13,6 +13,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -329,6 +330,16 @@ def _devices_of(user_ids: list[int]) -> dict[int, list[Device]]:
     return found
 
 
+@bp.app_context_processor
+def _endpoints() -> dict[str, Any]:
+    """Lets a template link to another module's screen only once that module is installed."""
+
+    def has_endpoint(name: str) -> bool:
+        return name in current_app.view_functions
+
+    return {"has_endpoint": has_endpoint}
+
+
 # ---------------------------------------------------------------- views
 
 
@@ -471,6 +482,17 @@ def _unit_form(unit: Unit | None) -> Any:
     if valid and unit_name_taken(ward, form.name.data, unit.id if unit else None):
         form.name.errors.append("Phường đã có đơn vị tên này. Vui lòng đặt tên khác.")
         valid = False
+    if valid and unit is not None and unit.is_residential != (form.kind.data == "residential"):
+        attached = db.session.scalar(
+            sa.select(sa.func.count(User.id)).where(User.unit_id == unit.id)
+        )
+        if attached:
+            form.kind.errors.append(
+                f"Đơn vị đang có {attached} người dùng nên không đổi được giữa "
+                f"{ward.unit_label.lower()} và cơ quan, trường học. "
+                "Hãy chuyển họ sang đơn vị khác trước."
+            )
+            valid = False
     if valid and form.target.data is not None and campaign is None:
         form.target.errors.append("Chưa có Cuộc thi: hãy tạo Cuộc thi trước rồi nhập chỉ tiêu.")
         valid = False

@@ -188,7 +188,7 @@ class PersonForm(FlaskForm):
         ],
     )
     phone = StringField("Số điện thoại (không bắt buộc)", filters=[_strip])
-    role = SelectField("Vai trò", choices=choices(ROLES.items()))
+    role = SelectField("Vai trò", choices=choices(ROLES.items()), default="member")
     unit_id = SelectField("Đơn vị", choices=choices([("", "— Không thuộc đơn vị nào —")]))
     password = PasswordField("Mật khẩu ban đầu")
 

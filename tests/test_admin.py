@@ -227,6 +227,16 @@ def test_editing_a_unit_updates_its_target_and_keeps_its_people(client, officer)
     assert (event.detail["old"], event.detail["new"]) == (100, 150)
 
 
+def test_a_unit_with_people_cannot_switch_between_residential_and_agency(client, officer):
+    unit = officer.units["kdc1"]
+    response = client.post(
+        f"/admin/units/{unit.id}",
+        data={"name": "Khu dân cư số 1", "kind": "agency", "target": "100", "active": "y"},
+    )
+    assert "Đơn vị đang có 3 người dùng" in response.get_data(as_text=True)
+    assert db.session.get(Unit, unit.id).kind == "residential"
+
+
 def test_officer_of_another_ward_cannot_see_or_edit_a_unit(client, world, auth):
     auth.login("canbo2")
     unit = world.units["kdc1"]
@@ -295,6 +305,13 @@ def test_bad_person_input_changes_nothing(client, officer, changes, message):
     assert message in page
     assert "Nguyễn Thị Hoà" in page  # what was typed is kept
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == before
+
+
+def test_new_person_form_starts_as_a_member_of_the_chosen_unit(client, officer):
+    unit = officer.units["kdc2"]
+    page = client.get(f"/admin/people/new?unit={unit.id}").get_data(as_text=True)
+    assert re.search(r'<option selected value="member">', page)
+    assert re.search(rf'<option selected value="{unit.id}">', page)
 
 
 def test_username_is_stored_in_lower_case(client, officer):

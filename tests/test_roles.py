@@ -228,6 +228,13 @@ def test_api_without_a_token_answers_401_json(client, world, path):
     assert response.is_json
 
 
+@pytest.mark.parametrize("path", ["/admin/", "/admin/people", "/reports/"])
+def test_a_fetch_without_a_session_gets_401_json_not_a_login_page(client, world, path):
+    response = client.get(path, headers={"Accept": "application/json"})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "unauthorized"
+
+
 def test_every_route_is_in_the_table(app):
     """A route added later must get a row here (or be public on purpose)."""
     adapter = app.url_map.bind("localhost")
