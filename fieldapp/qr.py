@@ -220,7 +220,12 @@ def unit_people(unit: Unit) -> list[User]:
     rows = db.session.scalars(
         sa.select(User).where(User.unit_id == unit.id, User.active, User.role.in_(FIELD_ROLES))
     ).all()
-    return sorted(rows, key=lambda u: (u.role != "group_head", u.name_key, u.id))
+    return sorted(rows, key=lambda u: (u.role != "group_head", _natural(u.name_key), u.id))
+
+
+def _natural(key: str) -> list[tuple[int, int, str]]:
+    # "Thử 2" before "Thử 10".
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", key) if p]
 
 
 def issue_for_unit(unit: Unit, by: User, hours: int | None = None) -> list[Issued]:
@@ -271,7 +276,7 @@ def code_lines(codes: list[EnrolmentCode], now: datetime | None = None) -> list[
 
 
 POSTER_STEPS = (
-    "Mở camera điện thoại, quét mã QR bên cạnh.",
+    "Mở camera điện thoại, quét mã QR ở trên.",
     "Đăng ký tài khoản bằng số điện thoại của bạn.",
     "Làm bài thi trực tuyến ngay trên điện thoại.",
 )
