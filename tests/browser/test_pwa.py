@@ -23,6 +23,13 @@ from tests.browser.pwa import (
 REVOKED = "Thiết bị này đã bị thu hồi quyền gửi."
 
 
+def wait_text(page, selector: str, text: str) -> None:
+    """Wait until an element says exactly `text` (the status bar updates a moment later)."""
+    page.wait_for_function(
+        "([s, t]) => document.querySelector(s)?.textContent === t", arg=[selector, text]
+    )
+
+
 def sync_bodies(context) -> list[list[tuple[str, int]]]:
     """Record the (id, rev) pairs of every sync request the phone (page or worker) makes."""
     sent: list[list[tuple[str, int]]] = []
@@ -73,17 +80,22 @@ def test_offline_entries_survive_a_reload_and_go_when_the_network_returns(phone,
     page.reload()
     ready(page)
     assert page.text_content("#net") == "○ Không có mạng — vẫn lưu bình thường"
-    assert page.text_content("#wait") == "3 lượt chờ gửi"
+    wait_text(page, "#wait", "3 lượt chờ gửi")
     found = entries(page)
     assert sorted(e["name"] for e in found) == ["Nguyễn Thị Hòa", "Phạm Thị Cúc", "Trần Văn Bảy"]
     assert all(e["states"] == ["Chờ gửi"] for e in found)
     # Search without accents finds an accented name.
+    count = "(n) => document.querySelectorAll('#mine-list .fa-item').length === n"
     page.fill("#search", "hoa")
+    page.wait_for_function(count, arg=1)
     assert [e["name"] for e in entries(page)] == ["Nguyễn Thị Hòa"]
+    page.fill("#search", "0912")  # or by phone
+    page.wait_for_function(count, arg=3)
     page.fill("#search", "")
     assert server_db.assists(member["id"]) == []
     # Signing out now would lose them: the phone says so, and staying keeps everything.
     page.click("#signout")
+    page.wait_for_selector("#confirm[open]")
     assert page.text_content("#confirm-text") == (
         "Còn 3 lượt chưa gửi. Nếu đăng xuất bây giờ, các lượt này sẽ mất. "
         'Hãy kết nối mạng và bấm "Gửi ngay" trước.'
@@ -93,7 +105,7 @@ def test_offline_entries_survive_a_reload_and_go_when_the_network_returns(phone,
 
     phone.set_offline(False)  # no tap, no reload
     wait_for_states(page, all_sent(3))
-    assert page.text_content("#wait") == "Đã gửi hết"
+    wait_text(page, "#wait", "Đã gửi hết")
     rows = server_db.assists(member["id"])
     assert len(rows) == 3
     assert {(r.full_name, r.rev, r.phone, r.birth_year) for r in rows} == {
@@ -163,7 +175,7 @@ def test_an_entry_the_server_refuses_needs_fixing_then_arrives_as_rev_2(phone, l
     try:
         log_resident(page, "Hoàng Văn Ích", unit_id=other_unit)
         found = wait_for_states(page, lambda f: len(f) == 1 and f[0]["states"] == ["Cần sửa"])
-        assert page.text_content("#wait") == "Đã gửi hết · 1 lượt cần sửa"
+        wait_text(page, "#wait", "Đã gửi hết · 1 lượt cần sửa")
         page.click(f"a[data-id='{found[0]['id']}']")
         page.wait_for_selector("#view-log:not([hidden])")
         error = page.text_content("[data-error-for=unit_id]")
@@ -200,6 +212,7 @@ def test_offline_corrections_and_voids_arrive_as_new_revisions(phone, live, serv
     page.click(f"a[data-id='{ids['Bùi Văn Lộc']}']")
     page.wait_for_selector("#view-log:not([hidden])")
     page.click("#log-void")
+    page.wait_for_selector("#confirm[open]")
     assert "Số liệu sẽ không tính lượt này nữa" in page.text_content("#confirm-text")
     page.click("#confirm-yes")
     page.wait_for_selector("#view-mine:not([hidden])")
@@ -298,7 +311,7 @@ def test_a_difficulty_reported_offline_arrives(phone, live, server_db):
     page.fill("#d-text", "Không nhận được mã OTP sau 3 lần thử")
     page.click("#difficulty-save")
     page.wait_for_selector("#notice:not([hidden])")
-    assert page.text_content("#wait") == "1 lượt chờ gửi"
+    wait_text(page, "#wait", "1 lượt chờ gửi")
     phone.set_offline(False)
     wait_for_states(page, all_sent(1))
     rows = server_db.difficulties(member["id"])
@@ -318,7 +331,7 @@ def test_a_double_tap_on_save_makes_one_entry(phone, live, server_db):
     page.check("#f-consent")
     page.dblclick("#log-save")
     page.wait_for_selector("#notice:not([hidden])")
-    assert page.text_content("#wait") == "1 lượt chờ gửi"
+    wait_text(page, "#wait", "1 lượt chờ gửi")
     # The next resident starts from a clean form that keeps the unit and the category.
     assert page.input_value("#f-full_name") == ""
     assert page.is_checked("input[name=category][value=worker]")
@@ -344,7 +357,7 @@ def test_the_phone_refuses_bad_input_in_words_next_to_the_field(phone, live, ser
     assert page.is_hidden("#attempts-field")
     page.check("input[name=steps][value=tested]")
     assert page.input_value("#f-attempts") == "1"
-    assert page.text_content("#wait") == "Đã gửi hết"
+    wait_text(page, "#wait", "Đã gửi hết")
 
 
 def test_the_server_down_and_back_gets_waiting_entries_within_a_minute(
