@@ -478,6 +478,8 @@ def test_group_heads_and_reporters_print_the_poster_of_their_own_unit_only(
     client, world, who, own, other
 ):
     sign_in(client, world.users[who])
+    home = client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert '<a href="/qr/">Mã QR, áp phích</a>' in home  # reachable from their own screen
     assert client.get(f"/qr/poster/{world.units[own].id}").status_code == 200
     assert client.get(f"/qr/poster/{world.units[other].id}").status_code == 404
     index = client.get("/qr/").get_data(as_text=True)
