@@ -190,8 +190,9 @@ def assists_sheet(
         units = _unit_names(unit_ids)
         members = _member_names(Assist, campaign.id, unit_ids)
         categories = {c["key"]: c["label"] for c in campaign.categories}
-        dups = tally.duplicate_groups_query(campaign, unit_ids)
-        duplicate = dups.c.name_key.is_not(None).label("dup")
+        # The likely duplicates, as a set kept beside the stream: its size follows the
+        # number of look-alike names, not the number of rows.
+        duplicates = set(tally.duplicate_pairs(campaign, unit_ids))
         query = (
             sa.select(
                 Assist.received_at,
@@ -199,6 +200,7 @@ def assists_sheet(
                 Assist.unit_id,
                 Assist.user_id,
                 Assist.full_name,
+                Assist.name_key,
                 Assist.birth_year,
                 Assist.gender,
                 Assist.phone,
@@ -209,14 +211,6 @@ def assists_sheet(
                 Assist.note,
                 Assist.record_id,
                 Assist.rev,
-                duplicate,
-            )
-            .outerjoin(
-                dups,
-                sa.and_(
-                    Assist.name_key == dups.c.name_key,
-                    Assist.birth_year == dups.c.birth_year,
-                ),
             )
             .where(*tally.current_assists(campaign.id, list(unit_ids)))
             .order_by(Assist.received_at, Assist.id)
@@ -224,7 +218,8 @@ def assists_sheet(
         )
         step_keys = [s["key"] for s in steps]
         for a in db.session.execute(query):
-            flags = tally.record_flags(a.recorded_at, a.received_at, campaign, bool(a.dup))
+            duplicate = (a.name_key, a.birth_year) in duplicates
+            flags = tally.record_flags(a.recorded_at, a.received_at, campaign, duplicate)
             phone = mask_phone(a.phone) if mask_phones else (a.phone or "")
             yield [
                 local_text(a.received_at),

@@ -139,11 +139,6 @@ def chart_bars(points: list[tuple[str, int]]) -> list[Bar]:
     return bars
 
 
-def natural_key(name: str) -> tuple[Any, ...]:
-    """Sort "Tổ 2" before "Tổ 10"."""
-    return tuple(int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name))
-
-
 # --- helpers for views -----------------------------------------------------------------------
 
 
@@ -157,7 +152,7 @@ def _campaign() -> Campaign:
 
 def _visible_units() -> list[Unit]:
     units = db.session.scalars(visible(Unit).where(Unit.active.is_(True))).all()
-    return sorted(units, key=lambda u: natural_key(u.name))
+    return sorted(units, key=lambda u: tally.natural_key(u.name))
 
 
 def _no_campaign() -> Any:
@@ -186,11 +181,13 @@ class Snapshot:
     flagged: list[tally.ReviewRow]
     duplicates_total: int
     duplicates: list[tally.DuplicateGroup]
+    per_kind: dict[str, tally.Counts]
     computed_at: datetime
 
 
-def compute_snapshot(campaign: Campaign, unit_ids: list[int], review: bool = True) -> Snapshot:
+def compute_snapshot(campaign: Campaign, units: list[Unit], review: bool = True) -> Snapshot:
     """Every heavy figure of a scope (plain values only, so it can be cached)."""
+    unit_ids = [u.id for u in units]
     flagged_total, flagged = tally.flagged_assists(campaign, unit_ids, 50) if review else (0, [])
     dups_total, dups = tally.likely_duplicates(campaign, unit_ids, 50) if review else (0, [])
     return Snapshot(
@@ -202,11 +199,12 @@ def compute_snapshot(campaign: Campaign, unit_ids: list[int], review: bool = Tru
         flagged=flagged,
         duplicates_total=dups_total,
         duplicates=dups,
+        per_kind=tally.by_unit_kind(campaign, units) if review else {},
         computed_at=utcnow(),
     )
 
 
-def snapshot(campaign: Campaign, unit_ids: list[int], review: bool = True) -> Snapshot:
+def snapshot(campaign: Campaign, units: list[Unit], review: bool = True) -> Snapshot:
     """compute_snapshot(), reused while no record has arrived, for at most a minute.
 
     A new record or revision changes tally.data_version() and so is counted at once; the
@@ -215,15 +213,15 @@ def snapshot(campaign: Campaign, unit_ids: list[int], review: bool = True) -> Sn
     """
     ttl = current_app.config.get("FIELDAPP_TALLY_CACHE_SECONDS", 0 if current_app.testing else 60)
     if not ttl:
-        return compute_snapshot(campaign, unit_ids, review)
+        return compute_snapshot(campaign, units, review)
     cache = current_app.extensions.setdefault("tally_cache", {})
-    key = (campaign.id, tuple(sorted(unit_ids)), review)
+    key = (campaign.id, tuple(sorted(u.id for u in units)), review)
     version = tally.data_version(campaign.id)
     hit = cache.get(key)
     now = time.monotonic()
     if hit and hit[0] == version and now - hit[1] < ttl:
         return hit[2]
-    result = compute_snapshot(campaign, unit_ids, review)
+    result = compute_snapshot(campaign, units, review)
     if len(cache) > 500:  # one entry per group head's unit and per ward: plenty
         cache.clear()
     cache[key] = (version, now, result)
@@ -249,7 +247,7 @@ def unit() -> Any:
     target_unit = get_visible_or_404(Unit, unit_id)
     campaign = _campaign()
     ids = [target_unit.id]
-    snap = snapshot(campaign, ids, review=False)
+    snap = snapshot(campaign, [target_unit], review=False)
     row = tally.unit_rows(campaign, [target_unit], snap.per_unit, with_categories=False)[0]
     return render_template(
         "reports/unit.html",
@@ -416,7 +414,7 @@ def ward() -> Any:
     campaign = _campaign()
     units = _visible_units()
     ids = [u.id for u in units]
-    snap = snapshot(campaign, ids)
+    snap = snapshot(campaign, units)
     rows = tally.unit_rows(campaign, units, snap.per_unit, with_categories=False)
     sort = request.args.get("sort", "kind")
     descending = request.args.get("dir") == "desc"
@@ -448,14 +446,14 @@ def print_report() -> Any:
         return _no_campaign()
     campaign = _campaign()
     units = _visible_units()
-    snap = snapshot(campaign, [u.id for u in units])
+    snap = snapshot(campaign, units)
     rows = tally.unit_rows(campaign, units, snap.per_unit, with_categories=False)
     return render_template(
         "reports/print.html",
         campaign=campaign,
         ward=current_user.ward,
         summary=tally.ward_summary(campaign, rows, snap.totals),
-        kinds=tally.by_kind(campaign, rows),
+        kinds=tally.by_kind(campaign, rows, snap.per_kind),
         difficulty_kinds=tally.difficulties_by_kind(campaign, [u.id for u in units]),
         today=local_today(),
         place=_place(current_user.ward.name),

@@ -15,6 +15,7 @@ Rules (pinned by tests/test_tally.py):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -507,8 +508,13 @@ def unit_rows(
     return rows
 
 
+def natural_key(name: str) -> tuple[Any, ...]:
+    """Sort "Tổ 2" before "Tổ 10"."""
+    return tuple(int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name))
+
+
 SORTS = {
-    "name": lambda r: (r.unit.name,),
+    "name": lambda r: natural_key(r.unit.name),
     "kind": lambda r: (list(KIND_ORDER).index(r.unit.kind) if r.unit.kind in KIND_ORDER else 9,),
     "progress": lambda r: (r.progress is None, r.progress or 0.0),
     "completed": lambda r: (r.completed,),
@@ -520,7 +526,7 @@ KIND_ORDER = ("residential", "agency", "school", "organisation")
 def sort_rows(rows: list[UnitRow], by: str = "kind", descending: bool = False) -> list[UnitRow]:
     """Rows sorted by a column of the ward's table; units without a target sort last."""
     key = SORTS.get(by, SORTS["kind"])
-    ordered = sorted(rows, key=lambda r: (r.unit.name,))
+    ordered = sorted(rows, key=lambda r: natural_key(r.unit.name))
     ordered.sort(key=key, reverse=descending)
     if by == "progress" and descending:
         # keep "no target" last whichever way the column is sorted
@@ -586,15 +592,28 @@ class KindSummary:
         return progress(self.completed, self.target)
 
 
-def by_kind(campaign: Campaign, rows: list[UnitRow]) -> list[KindSummary]:
+def by_unit_kind(campaign: Campaign, units: Iterable[Unit]) -> dict[str, Counts]:
+    """Log figures per unit kind in one pass, residents counted once within each kind."""
+    kinds = {u.id: u.kind for u in units}
+    if not kinds:
+        return {}
+    kind = sa.case(kinds, value=Assist.unit_id, else_="")
+    return {dims[0]: c for dims, c in _grouped(campaign, list(kinds), [kind])}
+
+
+def by_kind(
+    campaign: Campaign, rows: list[UnitRow], kind_counts: dict[str, Counts] | None = None
+) -> list[KindSummary]:
     """Unit rows folded by unit kind, residents recounted across each kind's units."""
+    if kind_counts is None:
+        kind_counts = by_unit_kind(campaign, [r.unit for r in rows])
+    empty = {k: 0 for k in campaign.step_keys}
     result = []
     for kind in KIND_ORDER:
         group = [r for r in rows if r.unit.kind == kind]
         if not group:
             continue
-        ids = [r.unit.id for r in group]
-        counts = totals(campaign, ids)
+        counts = kind_counts.get(kind) or Counts(steps=dict(empty))
         result.append(
             KindSummary(
                 kind=kind,
@@ -733,36 +752,42 @@ class DuplicateGroup:
         return sorted({a.unit_id for a in self.assists})
 
 
+def duplicate_pairs(
+    campaign: Campaign, unit_ids: Collection[int] | None = None
+) -> list[tuple[str, int]]:
+    """Every (name_key, birth_year) counted as more than one resident, sorted."""
+    dups = duplicate_groups_query(campaign, unit_ids)
+    rows = db.session.execute(sa.select(dups.c.name_key, dups.c.birth_year)).all()
+    return sorted((r.name_key, r.birth_year) for r in rows)
+
+
 def likely_duplicates(
     campaign: Campaign, unit_ids: Collection[int] | None = None, limit: int = 100
 ) -> tuple[int, list[DuplicateGroup]]:
     """(how many groups, the first `limit` groups) of likely duplicate residents."""
-    dups = duplicate_groups_query(campaign, unit_ids)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(dups)) or 0
-    if not total:
+    pairs = duplicate_pairs(campaign, unit_ids)
+    if not pairs:
         return 0, []
-    first = (
-        sa.select(dups.c.name_key, dups.c.birth_year)
-        .order_by(dups.c.name_key, dups.c.birth_year)
-        .limit(limit)
-        .subquery("first_dups")
-    )
+    # Fetched by name, then matched in Python: joining the grouped subquery back to the
+    # table made SQLite rescan it for every row (20 s at 200,000 assists).
+    wanted = set(pairs[:limit])
     rows = db.session.execute(
         sa.select(*_REVIEW_COLUMNS, Assist.name_key)
-        .join(
-            first,
-            sa.and_(Assist.name_key == first.c.name_key, Assist.birth_year == first.c.birth_year),
+        .where(
+            *current_assists(campaign.id, unit_ids),
+            Assist.name_key.in_(sorted({name for name, _ in wanted})),
         )
-        .where(*current_assists(campaign.id, unit_ids))
         .order_by(Assist.name_key, Assist.birth_year, Assist.received_at, Assist.id)
     )
     groups: dict[tuple[str, int], DuplicateGroup] = {}
     for row in rows:
         key = (row.name_key, row.birth_year)
+        if key not in wanted:
+            continue
         if key not in groups:
             groups[key] = DuplicateGroup(row.full_name or "", row.birth_year, [])
         groups[key].assists.append(ReviewRow(*row[: len(_REVIEW_COLUMNS)]))
-    return total, list(groups.values())
+    return len(pairs), list(groups.values())
 
 
 def data_version(campaign_id: int) -> Any:
