@@ -205,20 +205,26 @@ def compute_snapshot(campaign: Campaign, units: list[Unit], review: bool = True)
 
 
 def snapshot(campaign: Campaign, units: list[Unit], review: bool = True) -> Snapshot:
-    """compute_snapshot(), reused while no record has arrived, for at most a minute.
+    """compute_snapshot(), reused for a while: pages show the time the figures were counted.
 
-    A new record or revision changes tally.data_version() and so is counted at once; the
-    one-minute limit bounds how long an in-place change (a resident's data erased) can be
-    missed by this process. FIELDAPP_TALLY_CACHE_SECONDS = 0 turns the cache off (tests).
+    Figures younger than FIELDAPP_TALLY_MIN_SECONDS (20 s) are always reused, so a busy
+    deadline night costs at most one count per scope every 20 s. Older ones are reused
+    while no record or revision has arrived (tally.data_version), for at most
+    FIELDAPP_TALLY_CACHE_SECONDS (5 min, which bounds how long an in-place change such as
+    an erased resident can go unseen). Both 0 (the default under tests) turn reuse off.
     """
-    ttl = current_app.config.get("FIELDAPP_TALLY_CACHE_SECONDS", 0 if current_app.testing else 60)
+    config = current_app.config
+    ttl = config.get("FIELDAPP_TALLY_CACHE_SECONDS", 0 if current_app.testing else 300)
     if not ttl:
         return compute_snapshot(campaign, units, review)
+    min_age = config.get("FIELDAPP_TALLY_MIN_SECONDS", 0 if current_app.testing else 20)
     cache = current_app.extensions.setdefault("tally_cache", {})
     key = (campaign.id, tuple(sorted(u.id for u in units)), review)
-    version = tally.data_version(campaign.id)
     hit = cache.get(key)
     now = time.monotonic()
+    if hit and now - hit[1] < min(min_age, ttl):
+        return hit[2]
+    version = tally.data_version(campaign.id)
     if hit and hit[0] == version and now - hit[1] < ttl:
         return hit[2]
     result = compute_snapshot(campaign, units, review)

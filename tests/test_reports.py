@@ -369,6 +369,7 @@ def _figure(page: str, label: str) -> str:
 
 def test_dashboard_figures_are_reused_until_a_record_arrives(ward, client, auth, app):
     app.config["FIELDAPP_TALLY_CACHE_SECONDS"] = 60
+    app.config["FIELDAPP_TALLY_MIN_SECONDS"] = 0
     auth.login("canbo")
     assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "9"
     # an in-place change (not a new revision) is not seen while the figures are reused...
@@ -389,4 +390,23 @@ def test_dashboard_figures_are_reused_until_a_record_arrives(ward, client, auth,
     db.session.commit()
     assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "10"
     app.config["FIELDAPP_TALLY_CACHE_SECONDS"] = 0
+    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "10"
+
+
+def test_very_recent_figures_are_reused_even_after_new_records(ward, client, auth, app):
+    app.config.update(FIELDAPP_TALLY_CACHE_SECONDS=300, FIELDAPP_TALLY_MIN_SECONDS=60)
+    auth.login("canbo")
+    page = client.get("/reports/").text
+    assert _figure(page, "Lượt hỗ trợ") == "9" and "Số liệu tính lúc" in page
+    add_assist(
+        ward,
+        "kdc2",
+        "member3",
+        name="Tô Văn Hậu",
+        steps=["installed"],
+        received=datetime(2025, 10, 26, 2, 0),
+    )
+    db.session.commit()
+    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "9"
+    app.config["FIELDAPP_TALLY_MIN_SECONDS"] = 0
     assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "10"
