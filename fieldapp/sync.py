@@ -234,7 +234,7 @@ def check_envelope(raw: Any) -> Envelope:
     else:
         errors["rev"] = MSG["rev"]
     kind = raw.get("type")
-    if kind in MODELS:
+    if isinstance(kind, str) and kind in MODELS:  # a list or dict here is not hashable
         env.type = kind
     else:
         errors["type"] = MSG["type"]

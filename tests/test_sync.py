@@ -156,6 +156,8 @@ THIS_YEAR = datetime.now(UTC).year
         ({"rev": 1.0}, "rev"),
         ({"rev": 10**12}, "rev"),
         ({"type": "visit"}, "type"),
+        ({"type": ["assist"]}, "type"),  # unhashable: must be answered, not raise
+        ({"type": {"assist": 1}}, "type"),
         ({"recorded_at": "2025-10-20T09:14:03"}, "recorded_at"),  # no offset
         ({"recorded_at": "2025-10-20"}, "recorded_at"),
         ({"recorded_at": "hôm qua"}, "recorded_at"),
