@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, jsonify, render_template
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, security, text
 from .extensions import csrf, db, limiter, login_manager, migrate
@@ -21,6 +22,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder="../static",
     )
     config.load(app, test_config)
+    proxies = app.config["FIELDAPP_TRUSTED_PROXIES"]
+    if proxies:
+        # Behind nginx: the client's address (rate limits, audit) and https in built URLs.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -68,6 +73,9 @@ def register_blueprints(app: Flask) -> None:
     from . import qr_views
 
     app.register_blueprint(qr_views.bp)
+    from . import privacy_views
+
+    app.register_blueprint(privacy_views.bp)  # erasure screens, flask purge/backup
 
 
 def register_errorhandlers(app: Flask) -> None:

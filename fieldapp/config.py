@@ -17,6 +17,7 @@ ENV_KEYS = (
     "FIELDAPP_PUBLIC_URL",
     "FIELDAPP_ENROL_CODE_HOURS",
     "FIELDAPP_RATELIMIT_STORAGE_URI",
+    "FIELDAPP_TRUSTED_PROXIES",
 )
 
 INSECURE_KEYS = {"", "dev", "changeme", "secret", "change-me"}
@@ -35,6 +36,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "FIELDAPP_PUBLIC_URL": None,  # None: the address of the request
         "FIELDAPP_ENROL_CODE_HOURS": 72,
         "FIELDAPP_RATELIMIT_STORAGE_URI": "memory://",
+        # How many reverse proxies in front of the app set X-Forwarded-* (0: trust none).
+        "FIELDAPP_TRUSTED_PROXIES": 0,
         "FIELDAPP_SYNC_MAX_RECORDS": 200,
         "FIELDAPP_SYNC_MAX_BYTES": 512 * 1024,
         "FIELDAPP_SYNC_RATE": "120 per minute",
@@ -61,6 +64,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
 
     cfg = app.config
     cfg["FIELDAPP_ENROL_CODE_HOURS"] = int(cfg["FIELDAPP_ENROL_CODE_HOURS"])
+    cfg["FIELDAPP_TRUSTED_PROXIES"] = int(cfg["FIELDAPP_TRUSTED_PROXIES"])
     cfg["SQLALCHEMY_DATABASE_URI"] = database_uri(cfg["DATABASE_URL"])
     cfg["RATELIMIT_STORAGE_URI"] = cfg["FIELDAPP_RATELIMIT_STORAGE_URI"]
     production = cfg["FIELDAPP_ENV"] == "production" and not cfg.get("TESTING")

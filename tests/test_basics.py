@@ -148,3 +148,27 @@ def test_security_headers_on_every_response(client, path):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_behind_a_trusted_proxy_the_client_address_and_scheme_are_used(backend, tmp_path):
+    from flask import request
+
+    from tests.conftest import make_app
+
+    app = make_app(
+        backend if backend == "sqlite" else "sqlite", tmp_path, FIELDAPP_TRUSTED_PROXIES=1
+    )
+    seen = {}
+
+    @app.get("/_probe")
+    def probe():
+        seen.update(addr=request.remote_addr, url=request.host_url)
+        return "ok"
+
+    headers = {
+        "X-Forwarded-For": "203.0.113.9",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "cds.example.vn",
+    }
+    app.test_client().get("/_probe", headers=headers)
+    assert seen == {"addr": "203.0.113.9", "url": "https://cds.example.vn/"}
