@@ -130,6 +130,10 @@ TABLE: list[Case] = [
     ),
     Case("GET", "/qr/contest.png", allow("officer", "group_head", "reporter", ok=200)),
     Case("GET", "/qr/contest.svg", allow("officer", "group_head", "reporter", ok=200)),
+    # --- privacy (tests/test_privacy.py): find and erase one resident, officer only. A post
+    # without a resident goes back to the search with a message.
+    Case("GET", "/privacy/", officer()),
+    Case("POST", "/privacy/erase", officer(302)),
 ]
 
 

@@ -1,0 +1,388 @@
+"""Residents' personal data: erasure on request, purge after retention, consistent backups.
+
+Plain functions, no request inside (the officer's screens are in privacy_views.py).
+
+What an erasure or a purge clears, on EVERY revision of an assist (sync.ERASED_COLUMNS):
+full name, its folded search key, birth year, phone and the free-text note. What stays:
+unit, category, steps, attempts, gender, consent flag and version, times, and (when the tally
+engineer's column exists) the pseudonymous `resident_key` — so every count stays as it was.
+Gender stays because it is a single coarse value that some ward reports break figures down
+by and that cannot identify anyone on its own; birth year goes, because with a unit it can.
+`erased_at` is set so a later revision sent from a phone stays erased (sync.py keeps it).
+Participant lists of unit reports lose their names on purge; their kind and class stay.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import audit
+from .extensions import db
+from .models import Assist, AuditEvent, Campaign, ConsentText, Participant, Unit, UnitReport, User
+from .roles import visible
+from .sync import ERASED_COLUMNS
+from .text import fold, normalise_phone, utcnow
+
+MAX_MATCHES = 300  # assists read for one search; a name that common needs a longer query
+MIN_QUERY = 2
+
+
+# --- finding a resident ----------------------------------------------------------------------
+
+
+@dataclass
+class Resident:
+    """The current assists that look like one resident (same phone, else same name+year+unit)."""
+
+    full_name: str
+    birth_year: int | None
+    phone: str | None
+    unit_name: str
+    record_ids: list[str] = field(default_factory=list)
+    last_at: datetime | None = None
+    consent: dict[int, str] = field(default_factory=dict)  # version -> the wording read out
+
+    @property
+    def records(self) -> int:
+        return len(self.record_ids)
+
+
+def search_terms(query: str) -> tuple[str | None, str | None]:
+    """(phone, folded name) that a search string stands for; (None, None) if too short."""
+    query = (query or "").strip()[:120]
+    phone = normalise_phone(query) if len(query) < 40 else None
+    if phone:
+        return phone, None
+    folded = fold(query)
+    if len(folded) < MIN_QUERY:
+        return None, None
+    return None, folded
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_residents(user: User, query: str) -> list[Resident]:
+    """The residents among the user's visible current assists whose name or phone matches."""
+    phone, folded = search_terms(query)
+    if phone is None and folded is None:
+        return []
+    condition = (
+        Assist.phone == phone
+        if phone
+        else Assist.name_key.like(f"%{_like_escape(folded)}%", escape="\\")
+    )
+    rows = db.session.scalars(
+        visible(Assist, user)
+        .where(Assist.is_current.is_(True), Assist.erased_at.is_(None), condition)
+        .order_by(Assist.name_key, Assist.received_at)
+        .limit(MAX_MATCHES)
+    ).all()
+    return group_residents(rows)
+
+
+def group_residents(rows: list[Assist]) -> list[Resident]:
+    """Group assists by the tally's resident identity: the phone, else name + year + unit."""
+    units = {u.id: u.name for u in db.session.scalars(sa.select(Unit))} if rows else {}
+    found: dict[tuple[Any, ...], Resident] = {}
+    for row in rows:
+        key = ("p", row.phone) if row.phone else ("n", row.name_key, row.birth_year, row.unit_id)
+        resident = found.get(key)
+        if resident is None:
+            resident = Resident(
+                row.full_name or "", row.birth_year, row.phone, units.get(row.unit_id, "")
+            )
+            found[key] = resident
+        resident.record_ids.append(row.record_id)
+        if resident.last_at is None or row.received_at > resident.last_at:
+            resident.last_at = row.received_at
+        version = row.consent_version
+        if version is not None and version not in resident.consent:
+            wording = consent_for(row)
+            resident.consent[version] = wording.text if wording else ""
+    return sorted(found.values(), key=lambda r: (fold(r.full_name), r.birth_year or 0))
+
+
+def consent_for(assist: Assist) -> ConsentText | None:
+    """The consent wording an assist was recorded under (its own version, not the current)."""
+    if assist.consent_version is None:
+        return None
+    return db.session.scalar(
+        sa.select(ConsentText).where(
+            ConsentText.campaign_id == assist.campaign_id,
+            ConsentText.version == assist.consent_version,
+        )
+    )
+
+
+def residents_of(user: User, record_ids: list[str]) -> list[Resident]:
+    """The not-yet-erased residents behind these record ids, as the user may see them."""
+    if not record_ids:
+        return []
+    rows = db.session.scalars(
+        visible(Assist, user)
+        .where(
+            Assist.is_current.is_(True),
+            Assist.erased_at.is_(None),
+            Assist.record_id.in_(sorted(set(record_ids))[:MAX_MATCHES]),
+        )
+        .order_by(Assist.received_at)
+    ).all()
+    return group_residents(rows)
+
+
+# --- erasing one resident --------------------------------------------------------------------
+
+
+@dataclass
+class Erasure:
+    records: int
+    revisions: int
+    at: datetime
+
+
+def _blank(now: datetime) -> dict[str, Any]:
+    """The UPDATE values that clear the personal fields (erased_at kept if already set)."""
+    values: dict[str, Any] = dict.fromkeys(ERASED_COLUMNS)
+    values["erased_at"] = sa.func.coalesce(Assist.erased_at, now)
+    return values
+
+
+def erase_records(user: User, record_ids: list[str], now: datetime | None = None) -> Erasure:
+    """Clear the personal fields of every revision of these records (those the user may see).
+
+    Audited with counts only: never the name, the phone or what was searched for.
+    Does not commit (the caller commits with the audit event).
+    """
+    now = now or utcnow()
+    wanted = sorted(set(record_ids))
+    if not wanted:
+        return Erasure(0, 0, now)
+    allowed = sorted(
+        db.session.scalars(
+            visible(Assist, user)
+            .with_only_columns(Assist.record_id)
+            .where(Assist.record_id.in_(wanted))
+            .distinct()
+        )
+    )
+    if not allowed:
+        return Erasure(0, 0, now)
+    result = db.session.execute(
+        sa.update(Assist)
+        .where(Assist.record_id.in_(allowed), Assist.ward_id == user.ward_id)
+        .values(**_blank(now))
+        .execution_options(synchronize_session=False)
+    )
+    erasure = Erasure(len(allowed), result.rowcount or 0, now)
+    audit.record(
+        "resident_erased",
+        ward_id=user.ward_id,
+        actor_id=user.id,
+        records=erasure.records,
+        revisions=erasure.revisions,
+    )
+    return erasure
+
+
+def recent_erasures(user: User, limit: int = 20) -> list[AuditEvent]:
+    """The ward's latest erasures (when, by whom, how many records): proof a request was met."""
+    return list(
+        db.session.scalars(
+            visible(AuditEvent, user)
+            .where(AuditEvent.action.in_(("resident_erased", "campaign_purged")))
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def sweep(campaign_ids: list[int] | None = None, now: datetime | None = None) -> int:
+    """Clear any revision of an erased record that still holds personal values; returns rows.
+
+    A phone's edit that raced an erasure (read before, written after) is caught here.
+    """
+    erased = sa.select(Assist.record_id).where(Assist.erased_at.is_not(None))
+    if campaign_ids is not None:
+        erased = erased.where(Assist.campaign_id.in_(campaign_ids))
+    result = db.session.execute(
+        sa.update(Assist)
+        .where(Assist.record_id.in_(erased.scalar_subquery()), _has_personal())
+        .values(**_blank(now or utcnow()))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def _has_personal() -> sa.ColumnElement[bool]:
+    return sa.or_(
+        *(getattr(Assist, column).is_not(None) for column in ERASED_COLUMNS),
+        Assist.erased_at.is_(None),
+    )
+
+
+# --- purge after retention -------------------------------------------------------------------
+
+
+@dataclass
+class Purge:
+    campaign_id: int
+    campaign_name: str
+    retention_until: date
+    records: int = 0  # assist records with at least one revision cleared
+    revisions: int = 0
+    participants: int = 0
+
+
+def due_campaigns(today: date, campaign_id: int | None = None) -> list[Campaign]:
+    """Campaigns whose retention date is before `today` (optionally just one of them)."""
+    query = sa.select(Campaign).where(
+        Campaign.retention_until.is_not(None), Campaign.retention_until < today
+    )
+    if campaign_id is not None:
+        query = query.where(Campaign.id == campaign_id)
+    return list(db.session.scalars(query.order_by(Campaign.id)))
+
+
+def purge(today: date, campaign_id: int | None = None, dry_run: bool = False) -> list[Purge]:
+    """Clear the personal fields of every campaign past its retention date. Idempotent.
+
+    Counts, steps, attempts, categories, consent flags and participant kinds stay. Does not
+    commit; a dry run changes nothing and only counts.
+    """
+    now = utcnow()
+    done = []
+    for campaign in due_campaigns(today, campaign_id):
+        item = Purge(campaign.id, campaign.name, campaign.retention_until)
+        in_campaign = sa.and_(Assist.campaign_id == campaign.id, _has_personal())
+        item.records = (
+            db.session.scalar(
+                sa.select(sa.func.count(sa.distinct(Assist.record_id))).where(in_campaign)
+            )
+            or 0
+        )
+        reports = sa.select(UnitReport.id).where(UnitReport.campaign_id == campaign.id)
+        in_lists = sa.and_(Participant.report_id.in_(reports), Participant.full_name.is_not(None))
+        if dry_run:
+            item.revisions = db.session.scalar(sa.select(sa.func.count()).where(in_campaign)) or 0
+            item.participants = db.session.scalar(sa.select(sa.func.count()).where(in_lists)) or 0
+        else:
+            result = db.session.execute(
+                sa.update(Assist)
+                .where(in_campaign)
+                .values(**_blank(now))
+                .execution_options(synchronize_session=False)
+            )
+            item.revisions = result.rowcount or 0
+            result = db.session.execute(
+                sa.update(Participant)
+                .where(in_lists)
+                .values(full_name=None)
+                .execution_options(synchronize_session=False)
+            )
+            item.participants = result.rowcount or 0
+            if item.revisions or item.participants:
+                audit.record(
+                    "campaign_purged",
+                    campaign,
+                    ward_id=campaign.ward_id,
+                    records=item.records,
+                    revisions=item.revisions,
+                    participants=item.participants,
+                )
+        done.append(item)
+    return done
+
+
+# --- backup ------------------------------------------------------------------------------------
+
+
+class BackupError(RuntimeError):
+    """A backup that could not be made (the message says why, in Vietnamese)."""
+
+
+def backup_sqlite(source: str, target: Path) -> str:
+    """Copy a live SQLite database with the online backup API; returns integrity_check's answer.
+
+    The copy is one consistent snapshot: in WAL mode the app keeps writing while it is read.
+    It is written beside the target and renamed, so a failed copy never looks like a backup.
+    """
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    dst = sqlite3.connect(partial)
+    try:
+        src.backup(dst)  # all pages in one step: one read transaction, one snapshot
+        dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        verdict = dst.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        dst.close()
+        src.close()
+    if verdict != "ok":
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"Bản sao bị lỗi (integrity_check: {verdict}).")
+    os.replace(partial, target)
+    return verdict
+
+
+PG_RECIPE = """\
+Sao lưu PostgreSQL (chạy trên máy chủ, có thể chạy khi ứng dụng đang phục vụ):
+  pg_dump --format=custom --file=fieldapp-$(date +%F).dump "postgresql://USER@HOST:5432/DBNAME"
+Khôi phục vào một cơ sở dữ liệu trống:
+  createdb -h HOST -U USER fieldapp_restore
+  pg_restore --no-owner --dbname="postgresql://USER@HOST:5432/fieldapp_restore" \\
+    fieldapp-YYYY-MM-DD.dump
+  DATABASE_URL=postgresql+psycopg://USER@HOST:5432/fieldapp_restore flask --app app init
+"""
+
+
+def backup_postgres(url: sa.URL, target: Path) -> None:
+    """Run `pg_dump -Fc` for the app's database (the password goes by environment, not argv)."""
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        raise BackupError("Không tìm thấy lệnh pg_dump trên máy này.\n" + PG_RECIPE)
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    dsn = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    partial = target.with_name(target.name + ".partial")
+    completed = subprocess.run(  # noqa: S603 - fixed program, arguments are not shell-parsed
+        [pg_dump, "--format=custom", "--no-owner", f"--file={partial}", dsn],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"pg_dump báo lỗi: {completed.stderr.strip()}\n" + PG_RECIPE)
+    os.replace(partial, target)
+
+
+def backup(target: Path) -> str:
+    """Back up the app's database to `target`; returns a one-line summary."""
+    if target.exists():
+        raise BackupError(f"Tệp {target} đã có; hãy chọn tên khác để không ghi đè bản cũ.")
+    if not target.parent.is_dir():
+        raise BackupError(f"Thư mục {target.parent} không tồn tại.")
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        source = url.database
+        if not source or source == ":memory:":
+            raise BackupError("Cơ sở dữ liệu SQLite trong bộ nhớ không sao lưu được.")
+        backup_sqlite(source, target)
+        return f"Đã sao lưu SQLite vào {target} (integrity_check: ok)."
+    if url.get_backend_name() == "postgresql":
+        backup_postgres(url, target)
+        return f"Đã sao lưu PostgreSQL (pg_dump -Fc) vào {target}."
+    raise BackupError(f"Chưa hỗ trợ sao lưu cơ sở dữ liệu {url.get_backend_name()}.")

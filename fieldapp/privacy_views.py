@@ -1,0 +1,117 @@
+"""The officer's privacy screens (find and erase one resident) and the purge/backup commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from . import privacy
+from .extensions import db
+from .forms import ConfirmForm
+from .roles import role_required
+from .text import fmt_date, fmt_datetime, local_today
+
+# cli_group=None: the commands are `flask purge` and `flask backup`, not `flask privacy ...`.
+bp = Blueprint("privacy", __name__, url_prefix="/privacy", cli_group=None)
+
+
+def _forget_cached_figures() -> None:
+    """Cached report snapshots may hold the erased name in their review lists: drop them."""
+    current_app.extensions.pop("tally_cache", None)
+
+
+@bp.get("/")
+@role_required("officer")
+def index() -> Any:
+    """Search the ward's residents by name or phone; the ward's latest erasures below."""
+    query = request.args.get("q", "")
+    phone, folded = privacy.search_terms(query)
+    searched = bool(query.strip())
+    residents = privacy.find_residents(current_user, query) if searched else []
+    return render_template(
+        "privacy/index.html",
+        query=query[:120],
+        searched=searched,
+        too_short=searched and phone is None and folded is None,
+        residents=residents,
+        limit_hit=sum(r.records for r in residents) >= privacy.MAX_MATCHES,
+        erasures=privacy.recent_erasures(current_user),
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/erase")
+@role_required("officer")
+def erase() -> Any:
+    """First post: show what will be erased and ask. Second post (confirm=1): erase."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("Phiên làm việc đã hết hạn. Vui lòng thử lại.", "error")
+        return redirect(url_for("privacy.index"))
+    record_ids = [r for r in request.form.getlist("record") if r][: privacy.MAX_MATCHES]
+    residents = privacy.residents_of(current_user, record_ids)
+    if not residents:
+        flash("Không tìm thấy người dân cần xóa (có thể đã được xóa trước đó).", "error")
+        return redirect(url_for("privacy.index"))
+    if request.form.get("confirm") != "1":
+        return render_template("privacy/confirm.html", residents=residents, form=form)
+    ids = [rid for resident in residents for rid in resident.record_ids]
+    erasure = privacy.erase_records(current_user, ids)
+    db.session.commit()
+    _forget_cached_figures()
+    flash(
+        f"Đã xóa thông tin cá nhân trong {erasure.records} lượt hỗ trợ"
+        f" ({erasure.revisions} phiên bản) lúc {fmt_datetime(erasure.at)}."
+        " Số liệu thống kê vẫn giữ nguyên.",
+        "success",
+    )
+    return redirect(url_for("privacy.index"))
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+@bp.cli.command("purge")
+@click.option("--campaign", "campaign_id", type=int, default=None, help="Chỉ một Cuộc thi (mã số).")
+@click.option("--dry-run", is_flag=True, help="Chỉ đếm, không xóa gì.")
+def purge_command(campaign_id: int | None, dry_run: bool) -> None:
+    """Clear residents' names, phones, birth years and notes of campaigns past retention."""
+    today = local_today()
+    done = privacy.purge(today, campaign_id, dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+        _forget_cached_figures()
+    if not done:
+        click.echo(
+            f"Không có Cuộc thi nào đã quá hạn lưu trữ (hôm nay {fmt_date(today)})."
+            + (f" Cuộc thi số {campaign_id} chưa đến hạn hoặc không có." if campaign_id else "")
+        )
+        return
+    verb = "Sẽ xóa" if dry_run else "Đã xóa"
+    for item in done:
+        click.echo(
+            f"Cuộc thi số {item.campaign_id} «{item.campaign_name}»"
+            f" (lưu đến {fmt_date(item.retention_until)}): {verb} thông tin cá nhân của"
+            f" {item.records} lượt hỗ trợ ({item.revisions} phiên bản)"
+            f" và {item.participants} tên trong danh sách đơn vị. Số liệu vẫn giữ."
+        )
+    if dry_run:
+        click.echo("Chạy thử: chưa thay đổi gì.")
+
+
+@bp.cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Copy the database to PATH while the app keeps serving (SQLite: online backup API)."""
+    try:
+        click.echo(privacy.backup(path))
+    except privacy.BackupError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
