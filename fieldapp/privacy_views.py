@@ -83,11 +83,16 @@ def purge_command(campaign_id: int | None, dry_run: bool) -> None:
     """Clear residents' names, phones, birth years and notes of campaigns past retention."""
     today = local_today()
     done = privacy.purge(today, campaign_id, dry_run=dry_run)
+    swept = 0
     if dry_run:
         db.session.rollback()
     else:
+        # Also re-clear any revision that raced an erasure on request (normally none).
+        swept = privacy.sweep()
         db.session.commit()
         _forget_cached_figures()
+    if swept:
+        click.echo(f"Đã xóa lại thông tin cá nhân ở {swept} phiên bản gửi lên sau khi đã xóa.")
     if not done:
         click.echo(
             f"Không có Cuộc thi nào đã quá hạn lưu trữ (hôm nay {fmt_date(today)})."

@@ -336,7 +336,7 @@ def test_purge_of_one_campaign_not_yet_due_does_nothing(runner, hoa):
     assert db.session.scalar(sa.select(sa.func.count()).where(Assist.erased_at.is_not(None))) == 0
 
 
-def test_sweep_clears_a_revision_that_raced_an_erasure(hoa):
+def test_purge_re_clears_a_revision_that_raced_an_erasure(runner, hoa):
     rid = hoa.extra["rid"]
     privacy.erase_records(hoa.users["officer"], [rid])
     db.session.commit()
@@ -344,8 +344,12 @@ def test_sweep_clears_a_revision_that_raced_an_erasure(hoa):
     row = db.session.scalar(sa.select(Assist).where(Assist.record_id == rid, Assist.rev == 2))
     row.full_name, row.phone, row.erased_at = NAME, PHONE, None
     db.session.commit()
-    assert privacy.sweep() == 1
+    for campaign in (hoa.campaign, hoa.other_campaign):
+        campaign.retention_until = local_today() + timedelta(days=30)  # not due: only the sweep
     db.session.commit()
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0 and "ở 1 phiên bản" in result.output, result.output
+    assert privacy.sweep() == 0
     db.session.refresh(row)
     assert row.full_name is None and row.phone is None and row.erased_at is not None
 
@@ -428,3 +432,16 @@ def test_postgres_backup_with_pg_dump(runner, hoa, backend, tmp_path):
         ["pg_restore", "--list", str(target)], capture_output=True, text=True, check=True
     ).stdout
     assert "TABLE DATA public assists" in listing
+
+
+def test_an_erase_without_the_csrf_token_is_refused(app, client, hoa):
+    login(client, hoa, "officer")
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        response = client.post(
+            "/privacy/erase", data={"record": [hoa.extra["rid"]], "confirm": "1"}
+        )
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert response.status_code == 400  # the app-wide CSRF check answers first
+    assert db.session.scalar(sa.select(sa.func.count()).where(Assist.erased_at.is_not(None))) == 0
