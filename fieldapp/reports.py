@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -171,7 +171,7 @@ def _countdown(campaign: Campaign) -> dict[str, Any]:
 
 @dataclass
 class Snapshot:
-    """The heavy, assist-derived figures of one scope, computed together and kept briefly."""
+    """The heavy, assist-derived figures of one scope, computed together, reused while unchanged."""
 
     totals: tally.Counts
     per_unit: dict[int, tally.Counts]
@@ -185,8 +185,14 @@ class Snapshot:
     computed_at: datetime
 
 
-def compute_snapshot(campaign: Campaign, units: list[Unit], review: bool = True) -> Snapshot:
-    """Every heavy figure of a scope (plain values only, so it can be cached)."""
+def compute_snapshot(
+    campaign: Campaign, units: list[Unit], review: bool = True, kinds: bool = False
+) -> Snapshot:
+    """Every heavy figure of a scope (plain values only, so it can be cached).
+
+    `review`: the lists of records to check (dashboard); `kinds`: the figures per unit kind
+    (printed report). Each is one more pass over the assists, so only pages showing it ask.
+    """
     unit_ids = [u.id for u in units]
     flagged_total, flagged = tally.flagged_assists(campaign, unit_ids, 50) if review else (0, [])
     dups_total, dups = tally.likely_duplicates(campaign, unit_ids, 50) if review else (0, [])
@@ -199,38 +205,43 @@ def compute_snapshot(campaign: Campaign, units: list[Unit], review: bool = True)
         flagged=flagged,
         duplicates_total=dups_total,
         duplicates=dups,
-        per_kind=tally.by_unit_kind(campaign, units) if review else {},
+        per_kind=tally.by_unit_kind(campaign, units) if kinds else {},
         computed_at=utcnow(),
     )
 
 
-def snapshot(campaign: Campaign, units: list[Unit], review: bool = True) -> Snapshot:
-    """compute_snapshot(), reused for a while: pages show the time the figures were counted.
+def snapshot(
+    campaign: Campaign, units: list[Unit], review: bool = True, kinds: bool = False
+) -> Snapshot:
+    """compute_snapshot(), reused only while nothing it is computed from has changed.
 
-    Figures younger than FIELDAPP_TALLY_MIN_SECONDS (20 s) are always reused, so a busy
-    deadline night costs at most one count per scope every 20 s. Older ones are reused
-    while no record or revision has arrived (tally.data_version), for at most
-    FIELDAPP_TALLY_CACHE_SECONDS (5 min, which bounds how long an in-place change such as
-    an erased resident can go unseen). Both 0 (the default under tests) turn reuse off.
+    True numbers first: there is no time window. The figures are keyed on everything they
+    depend on — the scope (units and their kinds), the campaign's steps, categories and days,
+    and tally.data_version(), which moves with every new record, revision, void, erasure or
+    deleted row — so any change is counted on the very next load. Targets, unit reports and
+    difficulties are not in the snapshot: pages read them fresh. FIELDAPP_TALLY_REUSE = False
+    counts every load from scratch (the benchmark's "afresh" figures).
     """
-    config = current_app.config
-    ttl = config.get("FIELDAPP_TALLY_CACHE_SECONDS", 0 if current_app.testing else 300)
-    if not ttl:
-        return compute_snapshot(campaign, units, review)
-    min_age = config.get("FIELDAPP_TALLY_MIN_SECONDS", 0 if current_app.testing else 20)
+    if not current_app.config.get("FIELDAPP_TALLY_REUSE", True):
+        return compute_snapshot(campaign, units, review, kinds)
     cache = current_app.extensions.setdefault("tally_cache", {})
-    key = (campaign.id, tuple(sorted(u.id for u in units)), review)
-    hit = cache.get(key)
-    now = time.monotonic()
-    if hit and now - hit[1] < min(min_age, ttl):
-        return hit[2]
+    key = (
+        campaign.id,
+        json.dumps([campaign.steps, campaign.categories], sort_keys=True),
+        campaign.starts_on,
+        campaign.ends_on,
+        tuple(sorted((u.id, u.kind) for u in units)),
+        review,
+        kinds,
+    )
     version = tally.data_version(campaign.id)
-    if hit and hit[0] == version and now - hit[1] < ttl:
-        return hit[2]
-    result = compute_snapshot(campaign, units, review)
+    hit = cache.get(key)
+    if hit and hit[0] == version:
+        return hit[1]
+    result = compute_snapshot(campaign, units, review, kinds)
     if len(cache) > 500:  # one entry per group head's unit and per ward: plenty
         cache.clear()
-    cache[key] = (version, now, result)
+    cache[key] = (version, result)
     return result
 
 
@@ -452,7 +463,7 @@ def print_report() -> Any:
         return _no_campaign()
     campaign = _campaign()
     units = _visible_units()
-    snap = snapshot(campaign, units)
+    snap = snapshot(campaign, units, review=False, kinds=True)
     rows = tally.unit_rows(campaign, units, snap.per_unit, with_categories=False)
     return render_template(
         "reports/print.html",

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from .extensions import db
 from .models import Assist, Campaign, Device, Difficulty, Unit, User
-from .text import LOCAL_TZ, fold, nfc, normalise_phone, to_local, utcnow
+from .text import LOCAL_TZ, fold, nfc, normalise_phone, resident_key_for, to_local, utcnow
 from .vocab import DIFFICULTY_KINDS, GENDERS, TEST_STEP
 
 MAX_REV = 1_000_000  # far above any real edit count, far below the INTEGER column's limit
@@ -507,6 +507,9 @@ def _decide(
     }
     if env.type == "assist":
         row["erased_at"] = None
+        row["resident_key"] = resident_key_for(
+            row["phone"], row["name_key"], row["birth_year"], row["unit_id"], env.id
+        )
         # The consent read out is the one of the entry's first revision.
         row["consent_version"] = (
             previous["consent_version"] if previous else campaign.consent_version
@@ -514,6 +517,8 @@ def _decide(
         if previous is not None and previous["erased_at"] is not None:
             # The resident asked for erasure: a later edit from a phone must not undo it.
             row.update(dict.fromkeys(ERASED_COLUMNS), erased_at=previous["erased_at"])
+            # ... and the resident is still counted as the same one.
+            row["resident_key"] = previous["resident_key"]
     else:
         row["resolved_at"] = previous["resolved_at"] if previous else None
         row["resolved_by_id"] = previous["resolved_by_id"] if previous else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from datetime import UTC, date, datetime
@@ -34,6 +35,30 @@ def normalise_phone(value: str) -> str | None:
     if len(digits) == 10 and digits.isascii() and digits.isdigit() and digits[0] == "0":
         return digits
     return None
+
+
+def resident_key_for(
+    phone: str | None,
+    name_key: str | None,
+    birth_year: int | None,
+    unit_id: int | None,
+    record_id: str,
+) -> str:
+    """The tally's pseudonymous resident identity: 32 hex digits of SHA-256.
+
+    Hashed from the normalised phone when there is one, else the folded name + birth year +
+    unit, else the record itself. Stored on every assist and KEPT when a resident's name and
+    phone are erased, so counts do not change. It is still pseudonymous personal data (a
+    phone's hash can be guessed by trying numbers): delete it with the row, never show it.
+    """
+    if phone:
+        identity = "p" + phone
+    elif name_key is not None:
+        year = "" if birth_year is None else str(birth_year)
+        identity = f"n{name_key}|{year}|{unit_id}"
+    else:
+        identity = "r" + record_id
+    return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
 def mask_phone(phone: str | None) -> str:

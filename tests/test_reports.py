@@ -7,12 +7,13 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import Workbook
 
 from fieldapp import reports
 from fieldapp.extensions import db
 from fieldapp.models import Assist, AuditEvent, Difficulty, Participant, Unit, UnitReport
-from fieldapp.text import local_today
+from fieldapp.text import local_today, utcnow
 from tests.tally_world import add_assist, build_records
 
 
@@ -367,37 +368,24 @@ def _figure(page: str, label: str) -> str:
     return match.group(1)
 
 
-def test_dashboard_figures_are_reused_until_a_record_arrives(ward, client, auth, app):
-    app.config["FIELDAPP_TALLY_CACHE_SECONDS"] = 60
-    app.config["FIELDAPP_TALLY_MIN_SECONDS"] = 0
-    auth.login("canbo")
-    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "9"
-    # an in-place change (not a new revision) is not seen while the figures are reused...
-    en = db.session.query(Assist).filter_by(full_name="Đặng Thị Én").one()
-    en.voided = True
-    db.session.commit()
-    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "9"
-    # ...but any new record or revision is counted at once
-    for name in ("Tô Văn Hậu", "Tô Thị Hằng"):
-        add_assist(
-            ward,
-            "kdc2",
-            "member3",
-            name=name,
-            steps=["installed"],
-            received=datetime(2025, 10, 26, 2, 0),
-        )
-    db.session.commit()
-    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "10"
-    app.config["FIELDAPP_TALLY_CACHE_SECONDS"] = 0
-    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "10"
+def _count_computations(monkeypatch) -> list[int]:
+    calls: list[int] = []
+    real = reports.compute_snapshot
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reports, "compute_snapshot", counting)
+    return calls
 
 
-def test_very_recent_figures_are_reused_even_after_new_records(ward, client, auth, app):
-    app.config.update(FIELDAPP_TALLY_CACHE_SECONDS=300, FIELDAPP_TALLY_MIN_SECONDS=60)
+def test_dashboard_figures_are_reused_only_while_nothing_changed(ward, client, auth, monkeypatch):
+    calls = _count_computations(monkeypatch)
     auth.login("canbo")
-    page = client.get("/reports/").text
-    assert _figure(page, "Lượt hỗ trợ") == "9" and "Số liệu tính lúc" in page
+    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "9"
+    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "9"
+    assert len(calls) == 1  # nothing changed: counted once
     add_assist(
         ward,
         "kdc2",
@@ -407,6 +395,54 @@ def test_very_recent_figures_are_reused_even_after_new_records(ward, client, aut
         received=datetime(2025, 10, 26, 2, 0),
     )
     db.session.commit()
+    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "10"  # the very next load
+    assert len(calls) == 2
+
+
+def test_a_void_and_a_deletion_are_counted_on_the_very_next_load(ward, client, auth):
+    auth.login("canbo")
     assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "9"
-    app.config["FIELDAPP_TALLY_MIN_SECONDS"] = 0
-    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "10"
+    en = db.session.query(Assist).filter_by(full_name="Đặng Thị Én").one()
+    add_assist(
+        ward,
+        "kdc1",
+        "member2",
+        name="Đặng Thị Én",
+        steps=["installed"],
+        voided=True,
+        record_id=en.record_id,
+        received=datetime(2025, 10, 26, 2, 0),
+    )
+    db.session.commit()
+    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "8"
+    kdc2_binh = db.session.query(Assist).filter_by(
+        full_name="Trần Văn Bình", unit_id=ward.units["kdc2"].id
+    )
+    db.session.delete(kdc2_binh.one())
+    db.session.commit()
+    assert _figure(client.get("/reports/").text, "Lượt hỗ trợ") == "7"
+
+
+def test_an_erasure_shows_on_the_very_next_load_and_keeps_the_counts(ward, client, auth):
+    auth.login("canbo")
+    page = client.get("/reports/").text
+    residents = _figure(page, "Người dân được Tổ CNSCĐ hỗ trợ")
+    assert "Trần Văn Bình" in page  # in the likely-duplicates list
+    db.session.execute(
+        sa.update(Assist)
+        .where(Assist.name_key == "tran van binh")
+        .values(full_name=None, name_key=None, birth_year=None, phone=None, erased_at=utcnow())
+    )
+    db.session.commit()
+    page = client.get("/reports/").text
+    assert "Trần Văn Bình" not in page
+    assert _figure(page, "Người dân được Tổ CNSCĐ hỗ trợ") == residents  # resident_key kept
+
+
+def test_a_unit_kind_change_is_seen_by_the_printed_report(ward, client, auth):
+    auth.login("canbo")
+    first = client.get("/reports/print").text
+    unit = db.session.get(Unit, ward.units["kdc2"].id)
+    unit.kind = "agency"
+    db.session.commit()
+    assert client.get("/reports/print").text != first

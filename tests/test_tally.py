@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+import sqlalchemy as sa
 
-from fieldapp import tally
+from fieldapp import sync, tally
 from fieldapp.extensions import db
+from fieldapp.models import Assist
+from fieldapp.text import resident_key_for, utcnow
 from tests.tally_world import EXPECTED, FORMULA_NAME, add_assist, build_records
 
 
@@ -233,3 +236,98 @@ def test_data_version_moves_with_every_new_revision(ward):
     )
     db.session.commit()
     assert tally.data_version(ward.campaign.id) != before
+
+
+def _erase(**where) -> None:
+    db.session.execute(
+        sa.update(Assist)
+        .filter_by(**where)
+        .values(full_name=None, name_key=None, birth_year=None, phone=None, erased_at=utcnow())
+    )
+    db.session.commit()
+
+
+def test_resident_key_is_one_rule_and_pseudonymous():
+    phone = resident_key_for("0912345678", "nguyen thi hoa", 1950, 1, "r1")
+    assert phone == resident_key_for("0912345678", "khac", None, 2, "r2")  # the phone decides
+    assert len(phone) == 32 and "0912345678" not in phone
+    by_name = resident_key_for(None, "tran van binh", 1948, 1, "r3")
+    assert by_name == resident_key_for(None, "tran van binh", 1948, 1, "r4")
+    assert by_name != resident_key_for(None, "tran van binh", 1948, 2, "r3")  # another unit
+    assert by_name != resident_key_for(None, "tran van binh", None, 1, "r3")
+    assert resident_key_for(None, None, None, 1, "r5") != resident_key_for(
+        None, None, None, 1, "r6"
+    )
+
+
+def test_every_stored_assist_has_the_key_of_its_fields(ward):
+    for row in db.session.scalars(sa.select(Assist)):
+        expected = resident_key_for(
+            row.phone, row.name_key, row.birth_year, row.unit_id, row.record_id
+        )
+        assert row.resident_key == expected
+
+
+def test_erasing_names_and_phones_keeps_every_count(ward):
+    before = (
+        _flat(tally.totals(ward.campaign)),
+        {k: _flat(c) for k, c in tally.by_unit(ward.campaign).items()},
+        {k: _flat(c) for k, c in tally.by_category(ward.campaign).items()},
+    )
+    _erase(campaign_id=ward.campaign.id)
+    after = (
+        _flat(tally.totals(ward.campaign)),
+        {k: _flat(c) for k, c in tally.by_unit(ward.campaign).items()},
+        {k: _flat(c) for k, c in tally.by_category(ward.campaign).items()},
+    )
+    assert after == before
+    assert tally.likely_duplicates(ward.campaign) == (0, [])  # no names left to compare
+
+
+def test_a_revision_of_an_erased_record_is_still_the_same_resident(ward):
+    body = {
+        "full_name": "Phan Thị Lụa",
+        "birth_year": 1957,
+        "phone": "0911 222 333",
+        "unit_id": ward.units["kdc1"].id,
+        "category": "elderly",
+        "steps": ["installed"],
+        "consent": True,
+    }
+    record = {"id": "6f1de7a2-3c1b-4f7e-9a55-0b6f0f0c1a11", "rev": 1, "type": "assist"}
+    record |= {"recorded_at": "2025-10-20T09:14:03+07:00", "voided": False, "data": body}
+    sync.sync_records([record], ward.users["member"])
+    key = db.session.scalar(sa.select(Assist.resident_key).filter_by(record_id=record["id"]))
+    _erase(record_id=record["id"])
+    later = {**record, "rev": 2, "data": {**body, "steps": ["installed", "registered"]}}
+    assert sync.sync_records([later], ward.users["member"])["results"][0]["status"] == "stored"
+    current = db.session.scalars(
+        sa.select(Assist).filter_by(record_id=record["id"], is_current=True)
+    ).one()
+    assert current.phone is None and current.resident_key == key
+
+
+def test_data_version_moves_with_revisions_erasures_and_deletions(ward):
+    versions = [tally.data_version(ward.campaign.id)]
+    en = db.session.query(Assist).filter_by(full_name="Đặng Thị Én").one()
+    add_assist(
+        ward,
+        "kdc1",
+        "member2",
+        name="Đặng Thị Én",
+        steps=["installed"],
+        voided=True,
+        record_id=en.record_id,
+        received=datetime(2025, 10, 26, 2, 0),
+    )
+    db.session.commit()
+    versions.append(tally.data_version(ward.campaign.id))
+    _erase(name_key="tran van binh")
+    versions.append(tally.data_version(ward.campaign.id))
+    _erase(name_key="nguyen thi hoa")  # a second erasure
+    versions.append(tally.data_version(ward.campaign.id))
+    db.session.delete(db.session.get(Assist, en.id))
+    db.session.commit()
+    versions.append(tally.data_version(ward.campaign.id))
+    assert len(set(versions)) == len(versions)
+    assert tally.data_version(ward.campaign.id) == versions[-1]  # stable while nothing changes
