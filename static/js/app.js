@@ -39,6 +39,7 @@ function show(name, tab = name) {
 async function route() {
   const hash = location.hash || '#/';
   $('#tabs').hidden = !meta.token;
+  $('#tabs').classList.remove('fa-pending');
   if (!meta.token) {
     show('welcome');
     return;
