@@ -78,6 +78,9 @@ class Gunicorn:
             "256",
             "--timeout",
             "60",
+            # gunicorn 27 shares one control socket in $HOME between servers: a test server
+            # killed with SIGKILL must not leave it to (or take it from) another one.
+            "--no-control-socket",
             WSGI,
         ]
         with self.log.open("ab") as log:
