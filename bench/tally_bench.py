@@ -288,7 +288,8 @@ def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, obje
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+            # VACUUM as autovacuum soon would: index-only scans need the visibility map.
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
     else:
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()
