@@ -15,6 +15,7 @@ Participant lists of unit reports lose their names on purge; their kind and clas
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -178,9 +179,11 @@ def erase_records(user: User, record_ids: list[str], now: datetime | None = None
     )
     if not allowed:
         return Erasure(0, 0, now)
+    chosen = sa.and_(Assist.record_id.in_(allowed), Assist.ward_id == user.ward_id)
+    _unlink_resident_keys(chosen, Assist.ward_id == user.ward_id)
     result = db.session.execute(
         sa.update(Assist)
-        .where(Assist.record_id.in_(allowed), Assist.ward_id == user.ward_id)
+        .where(chosen)
         .values(**_blank(now))
         .execution_options(synchronize_session=False)
     )
@@ -193,6 +196,38 @@ def erase_records(user: User, record_ids: list[str], now: datetime | None = None
         revisions=erasure.revisions,
     )
     return erasure
+
+
+def _unlink_resident_keys(chosen: Any, scope: Any) -> int:
+    """Replace the resident keys of the chosen rows with random ones, one per resident.
+
+    A resident key is a hash of the phone (or name and birth year), which anyone holding the
+    database could recompute from a guess. A fresh random key per distinct old key, applied to
+    every row of that resident in `scope` and in the same campaigns, keeps each count exactly
+    as it was while nothing links the rows to the person any more.
+    """
+    pairs = db.session.execute(
+        sa.select(Assist.resident_key, Assist.campaign_id).where(chosen).distinct()
+    ).all()
+    if not pairs:
+        return 0
+    fresh: dict[str, str] = {}
+    params = []
+    for old, campaign_id in pairs:
+        new = fresh.setdefault(old, secrets.token_hex(16))
+        params.append({"old": old, "new": new, "campaign": campaign_id})
+    table = Assist.__table__  # Core: an executemany UPDATE with its own WHERE per row
+    db.session.execute(
+        table.update()
+        .where(
+            scope,
+            table.c.campaign_id == sa.bindparam("campaign"),
+            table.c.resident_key == sa.bindparam("old"),
+        )
+        .values(resident_key=sa.bindparam("new")),
+        params,
+    )
+    return len(fresh)
 
 
 def recent_erasures(user: User, limit: int = 20) -> list[AuditEvent]:
@@ -277,6 +312,7 @@ def purge(today: date, campaign_id: int | None = None, dry_run: bool = False) ->
             item.revisions = db.session.scalar(sa.select(sa.func.count()).where(in_campaign)) or 0
             item.participants = db.session.scalar(sa.select(sa.func.count()).where(in_lists)) or 0
         else:
+            _unlink_resident_keys(in_campaign, Assist.campaign_id == campaign.id)
             result = db.session.execute(
                 sa.update(Assist)
                 .where(in_campaign)

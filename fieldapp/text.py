@@ -47,9 +47,9 @@ def resident_key_for(
     """The tally's pseudonymous resident identity: 32 hex digits of SHA-256.
 
     Hashed from the normalised phone when there is one, else the folded name + birth year +
-    unit, else the record itself. Stored on every assist and KEPT when a resident's name and
-    phone are erased, so counts do not change. It is still pseudonymous personal data (a
-    phone's hash can be guessed by trying numbers): delete it with the row, never show it.
+    unit, else the record itself. It is pseudonymous personal data (a phone's hash can be
+    guessed by trying numbers), so erasure and purge replace it with a random key per
+    resident (privacy._unlink_resident_keys): the counts stay, the link to the person goes.
     """
     if phone:
         identity = "p" + phone

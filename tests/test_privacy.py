@@ -28,7 +28,7 @@ from fieldapp.models import (
     UnitReport,
     User,
 )
-from fieldapp.text import fmt_datetime, local_today
+from fieldapp.text import fmt_datetime, local_today, resident_key_for
 from tests.tally_world import add_assist
 from tests.test_api import bearer, enrol_phone, post_sync
 from tests.test_sync import assist
@@ -263,9 +263,19 @@ def test_counts_stay_for_a_resident_with_several_records(client, world):
     db.session.commit()
     counted = figures(world)
     residents = privacy.find_residents(world.users["officer"], PHONE)
-    privacy.erase_records(world.users["officer"], residents[0].record_ids)
+    ids = residents[0].record_ids
+    guessable = resident_key_for(PHONE, None, None, None, "")
+    keys = set(db.session.scalars(sa.select(Assist.resident_key).where(Assist.record_id.in_(ids))))
+    assert keys == {guessable}  # before: anyone could recompute it from the phone number
+    privacy.erase_records(world.users["officer"], ids)
     db.session.commit()
     assert figures(world) == counted
+    # After: one fresh random key for the resident, shared by all their rows.
+    keys = set(db.session.scalars(sa.select(Assist.resident_key).where(Assist.record_id.in_(ids))))
+    assert len(keys) == 1 and guessable not in keys
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(Assist.resident_key == guessable)) == 0
+    )
 
 
 # --- purge -----------------------------------------------------------------------------------
@@ -295,6 +305,7 @@ def test_purge_clears_personal_fields_past_retention_and_is_idempotent(app, runn
     other.campaign_id = hoa.other_campaign.id  # stands for a campaign still within retention
     db.session.commit()
     counted = figures(hoa)
+    old_keys = set(db.session.scalars(sa.select(Assist.resident_key)))
     from fieldapp import participants
 
     kinds = participants.summary(report)
@@ -313,6 +324,8 @@ def test_purge_clears_personal_fields_past_retention_and_is_idempotent(app, runn
     assert leaks(repr(db.session.execute(sa.select(Assist.__table__)).all())) == []
     assert db.session.get(Assist, other.id).full_name == "Đặng Thị Yến"  # not yet due
     assert figures(hoa) == counted
+    # Purged rows no longer carry a key that could be recomputed from a phone or a name.
+    assert not {r.resident_key for r in rows} & old_keys
     assert participants.summary(report) == kinds
     names = db.session.scalars(sa.select(Participant.full_name)).all()
     assert names == [None, None]
