@@ -68,6 +68,8 @@ class LiveServer:
             "8",
             "--graceful-timeout",
             "2",
+            # gunicorn 27 shares one control socket in $HOME between servers: keep ours apart.
+            "--no-control-socket",
             *self.extra_args,
             "tests.browser.wsgi:app",
         ]
