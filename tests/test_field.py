@@ -227,3 +227,12 @@ def test_enrolling_needs_a_signed_in_person(client, world):
     response = client.get("/app/enrol-signed-in")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_the_shell_shows_iphone_users_the_install_steps_in_words_and_pictures(client):
+    page = client.get("/app").get_data(as_text=True)
+    steps = page.split('id="install-ios"', 1)[1].split("</ol>", 1)[0]
+    assert steps.count("<li>") == 3
+    assert steps.count("<svg") == 3  # a picture beside each step
+    for words in ("Chia sẻ", "Thêm vào MH chính", "Thêm</strong>"):
+        assert words in steps
