@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 
@@ -106,8 +107,12 @@ def parse_lines(lines: list[tuple[int, list[str]]]) -> ParsedList:
             problems.append(f"họ và tên “{full_name[:40]}” không hợp lệ")
         elif len(full_name) > MAX_NAME:
             problems.append(f"họ và tên dài quá {MAX_NAME} ký tự")
+        elif _has_control(full_name):
+            problems.append("họ và tên có ký tự lạ (ký tự điều khiển)")
         if len(group) > MAX_GROUP:
             problems.append(f"tên lớp hoặc phòng ban dài quá {MAX_GROUP} ký tự")
+        elif _has_control(group):
+            problems.append("tên lớp hoặc phòng ban có ký tự lạ (ký tự điều khiển)")
         kind = KINDS.get(fold(kind_text)) if kind_col is not None else "other"
         if kind is None:
             problems.append(f"đối tượng “{kind_text[:30]}” không rõ (ghi Học sinh hoặc Giáo viên)")
@@ -120,6 +125,12 @@ def parse_lines(lines: list[tuple[int, list[str]]]) -> ParsedList:
     elif not result.people:
         result.errors.append("Tệp không có dòng nào.")
     return result
+
+
+def _has_control(value: str) -> bool:
+    # NUL and other control characters (nfc() already turned tabs and newlines into spaces):
+    # PostgreSQL refuses NUL in text, and none of them belongs in a name.
+    return any(unicodedata.category(ch) == "Cc" for ch in value)
 
 
 def _cell(cells: list[str], index: int | None) -> str:

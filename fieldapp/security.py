@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 
 # No inline script or style anywhere: the PWA, the service worker and the charts work under it.
 CSP = "; ".join(
@@ -23,8 +23,19 @@ CSP = "; ".join(
 
 
 def init_app(app: Flask) -> None:
-    """Add the security headers to every response."""
+    """Add the security headers to every response; refuse NUL characters in any request."""
+    app.before_request(refuse_nul)
     app.after_request(add_headers)
+
+
+def refuse_nul() -> None:
+    """Answer 400 to a NUL in the path, query or form: no person types one, and PostgreSQL
+    refuses it in text, so it would otherwise reach a query and answer 500."""
+    values = [request.path, *request.args.keys(), *request.args.values()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        abort(400)
 
 
 def add_headers(response: Response) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -197,6 +198,9 @@ def _check_line(
         errors.append("Thiếu tên đơn vị")
     elif len(name) > NAME_MAX:
         errors.append(f"Tên đơn vị dài quá {NAME_MAX} ký tự")
+    elif any(unicodedata.category(ch) == "Cc" for ch in name):
+        # NUL and other control characters: PostgreSQL refuses NUL, and none belongs in a name.
+        errors.append("Tên đơn vị có ký tự lạ (ký tự điều khiển)")
     elif name_key(name) in seen:
         errors.append(f"Tên đơn vị trùng với dòng {seen[name_key(name)]}")
     if not kind_text:
