@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
 
-from . import enrol, openapi, sync
+from . import audit, enrol, openapi, sync
 from .extensions import csrf, db, limiter
 from .models import Device
 from .text import utcnow
@@ -104,8 +104,21 @@ def _sync_rate() -> str:
 
 def authenticated_device() -> Device:
     """The enrolled, unrevoked device of the Bearer token, or a 401."""
-    device = enrol.device_for_token(_bearer())
-    if device is None:
+    device = enrol.find_device(_bearer())
+    if device is None or device.revoked or not device.user.active:
+        if device is not None:
+            # A known phone that lost its right to send leaves a trace; random tokens do not
+            # (they would let anyone fill the audit trail).
+            audit.record(
+                "denied",
+                device,
+                ward_id=device.user.ward_id,
+                actor_id=device.user_id,
+                path=request.path,
+                status=401,
+                reason="revoked" if device.revoked else "account_disabled",
+            )
+            db.session.commit()
         raise ApiError(401, "unauthorized")
     g.device = device
     now = utcnow()

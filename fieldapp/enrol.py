@@ -170,15 +170,21 @@ def _label(label: Any) -> str:
     return nfc(kept)[:80]
 
 
-def device_for_token(token: str | None) -> Device | None:
-    """The live device a Bearer token belongs to, or None (unknown, revoked, disabled user)."""
+def find_device(token: str | None) -> Device | None:
+    """The device a Bearer token belongs to, live or not; None for an unknown token."""
     if not _well_formed(token):
         return None
     wanted = hash_secret(token)
     device = db.session.scalar(sa.select(Device).where(Device.token_hash == wanted))
     if device is None or not hmac.compare_digest(device.token_hash, wanted):
         return None
-    if device.revoked or not device.user.active:
+    return device
+
+
+def device_for_token(token: str | None) -> Device | None:
+    """The live device a Bearer token belongs to, or None (unknown, revoked, disabled user)."""
+    device = find_device(token)
+    if device is None or device.revoked or not device.user.active:
         return None
     return device
 

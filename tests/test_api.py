@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from fieldapp import enrol
 from fieldapp.extensions import db, limiter
-from fieldapp.models import Assist, Device, Difficulty
+from fieldapp.models import Assist, AuditEvent, Device, Difficulty
 from fieldapp.text import utcnow
 from tests.test_sync import assist, difficulty
 
@@ -180,7 +180,18 @@ def test_a_revoked_device_gets_401_and_nothing_is_stored(client, world, token):
     assert_error(post_sync(client, token, {"records": [assist(world)]}), 401)
     assert stored_count() == 0
     assert_error(client.get(f"{API}/records", headers=bearer(token)), 401)
+    denied = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "denied")).all()
+    assert [(e.target_id, e.detail["path"], e.detail["reason"]) for e in denied] == [
+        (str(device.id), f"{API}/sync", "revoked"),
+        (str(device.id), f"{API}/records", "revoked"),
+    ]
+    assert {(e.actor_id, e.ward_id) for e in denied} == {(world.users["member"].id, world.ward.id)}
     assert_still_works(client, enrol_phone(client, world), world)
+
+
+def test_an_unknown_token_is_refused_without_filling_the_audit_trail(client, world):
+    assert_error(post_sync(client, "x" * 43, {"records": []}), 401)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
 
 
 # --- sync: good requests ---------------------------------------------------------------------
