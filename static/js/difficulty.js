@@ -2,7 +2,7 @@
 import { fillUnits, SAVED } from './form.js';
 import { createRecord, reviseRecord } from './records.js';
 import { $, clearErrors, confirmDialog, notice, showErrors } from './ui.js';
-import { fieldOfError, validateDifficulty } from './validate.js';
+import { fieldErrors, validateDifficulty } from './validate.js';
 
 /** The difficulty form's controller. ctx: {profile(), afterSave(), go(hash)} */
 export function createDifficultyForm(ctx) {
@@ -63,9 +63,7 @@ export function createDifficultyForm(ctx) {
     $('#difficulty-edit-actions').hidden = false;
     $('#difficulty-void').hidden = Boolean(record.voided);
     if (record.state === 'invalid' && record.errors) {
-      const errors = {};
-      for (const [key, message] of Object.entries(record.errors)) errors[fieldOfError(key)] = message;
-      showErrors(form, errors, topError);
+      showErrors(form, fieldErrors(record.errors), topError);
     }
   }
 

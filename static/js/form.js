@@ -1,7 +1,7 @@
 /** The log form "Ghi nhận lượt hỗ trợ": new entries, and corrections and voids of old ones. */
 import { createRecord, reviseRecord } from './records.js';
 import { $, $$, clearErrors, confirmDialog, el, notice, showErrors } from './ui.js';
-import { fieldOfError, validateAssist } from './validate.js';
+import { fieldErrors, validateAssist } from './validate.js';
 
 export const SAVED = 'Đã lưu. Sẽ tự gửi khi có mạng.';
 export const VOID_QUESTION = 'Hủy lượt hỗ trợ này? Số liệu sẽ không tính lượt này nữa.';
@@ -158,9 +158,7 @@ export function createLogForm(ctx) {
     $('#log-edit-actions').hidden = false;
     $('#log-void').hidden = voided;
     if (record.state === 'invalid' && record.errors) {
-      const errors = {};
-      for (const [key, message] of Object.entries(record.errors)) errors[fieldOfError(key)] = message;
-      showErrors(form, errors, topError);
+      showErrors(form, fieldErrors(record.errors), topError);
     }
   }
 

@@ -103,6 +103,13 @@ export function validateDifficulty(values, { units, ward, kinds }) {
 }
 
 /** Server errors are keyed like "data.full_name": the form's field name, or '' for the record. */
-export function fieldOfError(key) {
+function fieldOfError(key) {
   return String(key).startsWith('data.') ? String(key).slice(5) : '';
+}
+
+/** The server's messages for a record, keyed by the form's field names. */
+export function fieldErrors(serverErrors) {
+  const errors = {};
+  for (const [key, message] of Object.entries(serverErrors)) errors[fieldOfError(key)] = message;
+  return errors;
 }
