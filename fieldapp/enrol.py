@@ -112,6 +112,12 @@ def code_status(code: str) -> str:
     return "unknown" if status == "disabled" else status
 
 
+def code_member_id(code: str) -> int | None:
+    """Whose phone a live code would enrol (an id, no personal data); None if not "ok"."""
+    row = _find_code(code)
+    return row.user_id if _status(row) == "ok" else None
+
+
 def enrol_device(code: str, label: str = "") -> tuple[str, Device]:
     """Consume `code` (exactly once, even under a race) and enrol a device; returns (token, device).
 

@@ -31,7 +31,7 @@ from flask import (
 from flask_login import current_user
 
 from . import vocab
-from .enrol import code_status, issue_code
+from .enrol import code_member_id, code_status, issue_code
 from .extensions import db
 from .roles import role_required
 
@@ -271,7 +271,10 @@ def enrol(code: str) -> Any:
     if status != "ok":
         # Used and expired codes are gone for good (410); an unknown one was never here (404).
         return render_template("field/code_invalid.html"), 410 if status != "unknown" else 404
-    response = current_app.make_response(render_template("field/enrol.html", code=code))
+    # The member's id lets the phone refuse, before the code is spent, to switch to another
+    # member while the previous member's entries still wait to be sent.
+    page = render_template("field/enrol.html", code=code, member_id=code_member_id(code))
+    response = current_app.make_response(page)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

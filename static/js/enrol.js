@@ -28,8 +28,23 @@ async function forgetOtherMember(previous, member) {
   });
 }
 
+/** Entries of another member that still wait would be sent under the new member: refuse. */
+async function blockedByOtherMember(previous) {
+  if (!previous.member || String(previous.member.id) === box.dataset.member) return false;
+  const waiting = (await allRecords()).filter((r) => r.state !== 'sent').length;
+  if (waiting === 0) return false;
+  say(
+    `Điện thoại này còn ${waiting} lượt chưa gửi của ${previous.member.name}. ` +
+      'Người đó cần mở sổ và bấm “Gửi ngay” khi có mạng trước (nếu máy đã bị thu hồi, ' +
+      'xin cán bộ phường cấp mã QR mới cho người đó). Mã QR này chưa bị dùng.',
+    'bad',
+  );
+  return true;
+}
+
 async function enrol() {
   retry.hidden = true;
+  if (await blockedByOtherMember(await getMeta())) return;
   say('Đang kết nối điện thoại với tài khoản của bạn…');
   try {
     const { body } = await enrolDevice(box.dataset.code, deviceLabel());

@@ -465,3 +465,29 @@ def test_background_sync_sends_with_the_app_closed(phone, live, server_db):
         while not server_db.assists(member["id"]) and time.monotonic() < deadline:
             blank.wait_for_timeout(250)
     assert [(r.full_name, r.rev) for r in server_db.assists(member["id"])] == [("Hà Văn Yên", 1)]
+
+
+def test_a_phone_with_waiting_entries_is_not_handed_to_another_member(phone, live, server_db):
+    first, second = server_db.new_member(), server_db.new_member()
+    page = phone.new_page()
+    enrol(page, live.url, first["code"])
+    phone.route("**/api/v1/sync", lambda route: route.abort("connectionreset"))
+    log_resident(page, "Lý Thị Nga", steps=("installed",))
+    # The second member's code opens on this phone while the first member's entry waits.
+    page.goto(f"{live.url}/e/{second['code']}")
+    page.wait_for_selector("#enrol-message.bad", timeout=WAIT_MS)
+    message = page.text_content("#enrol-message")
+    assert "còn 1 lượt chưa gửi" in message and "Mã QR này chưa bị dùng" in message
+    # Nothing was spent or moved: the code still enrols, and the entry is still the first's.
+    with server_db.context():
+        from fieldapp.enrol import code_status
+
+        assert code_status(second["code"]) == "ok"
+    phone.unroute("**/api/v1/sync")
+    page.goto(f"{live.url}/app#/")
+    ready(page)
+    wait_for_states(page, all_sent(1))
+    assert [r.full_name for r in server_db.assists(first["id"])] == ["Lý Thị Nga"]
+    assert server_db.assists(second["id"]) == []
+    # Once everything is sent, the phone may pass to the second member.
+    enrol(page, live.url, second["code"])
