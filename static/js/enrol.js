@@ -39,6 +39,7 @@ async function blockedByOtherMember(previous) {
       'xin cán bộ phường cấp mã QR mới cho người đó). Mã QR này chưa bị dùng.',
     'bad',
   );
+  document.getElementById('enrol-open').hidden = false;
   return true;
 }
 

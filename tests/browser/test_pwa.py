@@ -484,7 +484,7 @@ def test_a_phone_with_waiting_entries_is_not_handed_to_another_member(phone, liv
 
         assert code_status(second["code"]) == "ok"
     phone.unroute("**/api/v1/sync")
-    page.goto(f"{live.url}/app#/")
+    page.click("#enrol-open")  # the way back to the log book, one tap
     ready(page)
     wait_for_states(page, all_sent(1))
     assert [r.full_name for r in server_db.assists(first["id"])] == ["Lý Thị Nga"]
