@@ -319,9 +319,38 @@ class Assist(RecordMixin, db.Model):
         sa.Index(
             "ix_assists_erased",
             "campaign_id",
+            "ward_id",
             "erased_at",
             sqlite_where=sa.text("erased_at IS NOT NULL"),
             postgresql_where=sa.text("erased_at IS NOT NULL"),
+        ),
+        # tally.data_version() of one ward: newest id and row count from the index alone.
+        sa.Index("ix_assists_ward", "campaign_id", "ward_id", "id"),
+        # tally_store: the likely duplicates a batch touches, by folded name.
+        sa.Index(
+            "ix_assists_names",
+            "campaign_id",
+            "name_key",
+            "birth_year",
+            "resident_key",
+            sqlite_where=sa.text("is_current = 1 AND voided = 0"),
+            postgresql_where=sa.text("is_current AND NOT voided"),
+        ),
+        # tally.flagged_assists(): device times outside the campaign's days, and ahead of the
+        # server (a small index: only such rows are in it).
+        sa.Index(
+            "ix_assists_recorded",
+            "campaign_id",
+            "recorded_at",
+            sqlite_where=sa.text("is_current = 1 AND voided = 0"),
+            postgresql_where=sa.text("is_current AND NOT voided"),
+        ),
+        sa.Index(
+            "ix_assists_ahead",
+            "campaign_id",
+            "received_at",
+            sqlite_where=sa.text("is_current = 1 AND voided = 0 AND recorded_at > received_at"),
+            postgresql_where=sa.text("is_current AND NOT voided AND recorded_at > received_at"),
         ),
     )
     full_name: Mapped[str | None] = mapped_column(sa.String(120))
@@ -387,6 +416,30 @@ class Participant(db.Model):
     full_name: Mapped[str | None] = mapped_column(sa.String(120))
     group_name: Mapped[str] = mapped_column(sa.String(120), default="")  # class or department
     kind: Mapped[str] = mapped_column(sa.String(20), default="other")  # pupil, teacher, other
+
+
+class TallyState(db.Model):
+    """Which tally.data_version() a ward's stored figures were counted at (tally_store.py)."""
+
+    __tablename__ = "tally_state"
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("wards.id"), primary_key=True)
+    stamp: Mapped[str | None] = mapped_column(sa.String(200))  # None: rebuild on next read
+
+
+class TallyFigure(db.Model):
+    """One stored figure of a ward: a group (scope, unit, key) and a step (tally_store.py)."""
+
+    __tablename__ = "tally_figures"
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("wards.id"), primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(2), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # 0: ward-wide
+    key: Mapped[str] = mapped_column(sa.String(160), primary_key=True)  # category, day or name
+    step: Mapped[str] = mapped_column(sa.String(30), primary_key=True)  # '': helped at all
+    residents: Mapped[int] = mapped_column(default=0)
+    assists: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
 
 
 class AuditEvent(db.Model):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from . import privacy
@@ -18,11 +18,6 @@ from .text import fmt_date, fmt_datetime, local_today
 
 # cli_group=None: the commands are `flask purge` and `flask backup`, not `flask privacy ...`.
 bp = Blueprint("privacy", __name__, url_prefix="/privacy", cli_group=None)
-
-
-def _forget_cached_figures() -> None:
-    """Cached report snapshots may hold the erased name in their review lists: drop them."""
-    current_app.extensions.pop("tally_cache", None)
 
 
 @bp.get("/")
@@ -63,7 +58,6 @@ def erase() -> Any:
     ids = [rid for resident in residents for rid in resident.record_ids]
     erasure = privacy.erase_records(current_user, ids)
     db.session.commit()
-    _forget_cached_figures()
     flash(
         f"Đã xóa thông tin cá nhân trong {erasure.records} lượt hỗ trợ"
         f" ({erasure.revisions} phiên bản) lúc {fmt_datetime(erasure.at)}."
@@ -90,7 +84,6 @@ def purge_command(campaign_id: int | None, dry_run: bool) -> None:
         # Also re-clear any revision that raced an erasure on request (normally none).
         swept = privacy.sweep()
         db.session.commit()
-        _forget_cached_figures()
     if swept:
         click.echo(f"Đã xóa lại thông tin cá nhân ở {swept} phiên bản gửi lên sau khi đã xóa.")
     if not done:

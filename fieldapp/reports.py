@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -24,7 +23,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from . import audit, exports, participants, tally
+from . import audit, exports, participants, tally, tally_store
 from .extensions import db
 from .models import Campaign, Difficulty, Unit, UnitReport
 from .roles import get_visible_or_404, role_required, visible
@@ -150,11 +149,6 @@ def _campaign() -> Campaign:
     return campaign
 
 
-def _visible_units() -> list[Unit]:
-    units = db.session.scalars(visible(Unit).where(Unit.active.is_(True))).all()
-    return sorted(units, key=lambda u: tally.natural_key(u.name))
-
-
 def _no_campaign() -> Any:
     return render_template("reports/no_campaign.html"), 200
 
@@ -169,80 +163,32 @@ def _countdown(campaign: Campaign) -> dict[str, Any]:
     return {"days_left": left, "due": campaign.report_due}
 
 
-@dataclass
-class Snapshot:
-    """The heavy, assist-derived figures of one scope, computed together, reused while unchanged."""
+def _report_units(campaign: Campaign) -> list[Unit]:
+    """The units a page or file lists: the active ones the person may see, and any inactive
+    one whose logs still count (so that the rows and the totals agree)."""
+    ward_id = current_user.ward_id
+    counted = tally_store.units_with_data(campaign, ward_id) if ward_id else set()
+    units = db.session.scalars(
+        visible(Unit).where(sa.or_(Unit.active.is_(True), Unit.id.in_(sorted(counted))))
+    ).all()
+    return sorted(units, key=lambda u: tally.natural_key(u.name))
 
-    totals: tally.Counts
-    per_unit: dict[int, tally.Counts]
-    categories: dict[str, tally.Counts]
-    days: list[tuple[date, tally.Counts]]
+
+@dataclass
+class Review:
+    """The records the officer should check: device times and likely duplicates."""
+
     flagged_total: int
     flagged: list[tally.ReviewRow]
     duplicates_total: int
     duplicates: list[tally.DuplicateGroup]
-    per_kind: dict[str, tally.Counts]
-    computed_at: datetime
 
 
-def compute_snapshot(
-    campaign: Campaign, units: list[Unit], review: bool = True, kinds: bool = False
-) -> Snapshot:
-    """Every heavy figure of a scope (plain values only, so it can be cached).
-
-    `review`: the lists of records to check (dashboard); `kinds`: the figures per unit kind
-    (printed report). Each is one more pass over the assists, so only pages showing it ask.
-    """
-    unit_ids = [u.id for u in units]
-    flagged_total, flagged = tally.flagged_assists(campaign, unit_ids, 50) if review else (0, [])
-    dups_total, dups = tally.likely_duplicates(campaign, unit_ids, 50) if review else (0, [])
-    return Snapshot(
-        totals=tally.totals(campaign, unit_ids),
-        per_unit=tally.by_unit(campaign, unit_ids),
-        categories=tally.by_category(campaign, unit_ids),
-        days=tally.by_day(campaign, unit_ids),
-        flagged_total=flagged_total,
-        flagged=flagged,
-        duplicates_total=dups_total,
-        duplicates=dups,
-        per_kind=tally.by_unit_kind(campaign, units) if kinds else {},
-        computed_at=utcnow(),
-    )
-
-
-def snapshot(
-    campaign: Campaign, units: list[Unit], review: bool = True, kinds: bool = False
-) -> Snapshot:
-    """compute_snapshot(), reused only while nothing it is computed from has changed.
-
-    True numbers first: there is no time window. The figures are keyed on everything they
-    depend on — the scope (units and their kinds), the campaign's steps, categories and days,
-    and tally.data_version(), which moves with every new record, revision, void, erasure or
-    deleted row — so any change is counted on the very next load. Targets, unit reports and
-    difficulties are not in the snapshot: pages read them fresh. FIELDAPP_TALLY_REUSE = False
-    counts every load from scratch (the benchmark's "afresh" figures).
-    """
-    if not current_app.config.get("FIELDAPP_TALLY_REUSE", True):
-        return compute_snapshot(campaign, units, review, kinds)
-    cache = current_app.extensions.setdefault("tally_cache", {})
-    key = (
-        campaign.id,
-        json.dumps([campaign.steps, campaign.categories], sort_keys=True),
-        campaign.starts_on,
-        campaign.ends_on,
-        tuple(sorted((u.id, u.kind) for u in units)),
-        review,
-        kinds,
-    )
-    version = tally.data_version(campaign.id)
-    hit = cache.get(key)
-    if hit and hit[0] == version:
-        return hit[1]
-    result = compute_snapshot(campaign, units, review, kinds)
-    if len(cache) > 500:  # one entry per group head's unit and per ward: plenty
-        cache.clear()
-    cache[key] = (version, result)
-    return result
+def _review(campaign: Campaign, figures: tally_store.Figures, ward_id: int) -> Review:
+    unit_ids = tally_store.ward_unit_ids(ward_id)
+    flagged_total, flagged = tally.flagged_assists(campaign, unit_ids, 50)
+    dups_total, dups = tally.likely_duplicates(campaign, unit_ids, 50, figures.duplicates)
+    return Review(flagged_total, flagged, dups_total, dups)
 
 
 # --- group head --------------------------------------------------------------------------------
@@ -264,16 +210,16 @@ def unit() -> Any:
     target_unit = get_visible_or_404(Unit, unit_id)
     campaign = _campaign()
     ids = [target_unit.id]
-    snap = snapshot(campaign, [target_unit], review=False)
-    row = tally.unit_rows(campaign, [target_unit], snap.per_unit, with_categories=False)[0]
+    figures = tally_store.unit_figures(campaign, target_unit)
+    row = tally.unit_rows(campaign, [target_unit], figures.per_unit, with_categories=False)[0]
     return render_template(
         "reports/unit.html",
         campaign=campaign,
         unit=target_unit,
         row=row,
-        categories=snap.categories,
-        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in snap.days]),
-        days=snap.days,
+        categories=figures.categories,
+        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in figures.days]),
+        days=figures.days,
         members=tally.member_activity(campaign, target_unit.id),
         follow_ups=tally.follow_ups(campaign, ids),
         difficulties=tally.difficulties_by_kind(campaign, ids),
@@ -429,10 +375,10 @@ def ward() -> Any:
     if not _has_campaign():
         return _no_campaign()
     campaign = _campaign()
-    units = _visible_units()
+    figures = tally_store.ward_figures(campaign, current_user.ward_id)
+    units = _report_units(campaign)
     ids = [u.id for u in units]
-    snap = snapshot(campaign, units)
-    rows = tally.unit_rows(campaign, units, snap.per_unit, with_categories=False)
+    rows = tally.unit_rows(campaign, units, figures.per_unit, with_categories=False)
     sort = request.args.get("sort", "kind")
     descending = request.args.get("dir") == "desc"
     return render_template(
@@ -442,15 +388,16 @@ def ward() -> Any:
         rows=tally.sort_rows(rows, sort, descending),
         sort=sort,
         descending=descending,
-        summary=tally.ward_summary(campaign, rows, snap.totals),
-        categories=snap.categories,
-        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in snap.days]),
-        days=snap.days,
+        summary=tally.ward_summary(campaign, rows, figures.totals),
+        categories=figures.categories,
+        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in figures.days]),
+        days=figures.days,
         chart=(CHART_W, CHART_H),
         difficulty_kinds=tally.difficulties_by_kind(campaign, ids),
         open_difficulties=tally.open_difficulties(campaign, ids),
         units_by_id={u.id: u for u in units},
-        snap=snap,
+        review=_review(campaign, figures, current_user.ward_id),
+        counted_at=utcnow(),
         **_countdown(campaign),
     )
 
@@ -462,15 +409,15 @@ def print_report() -> Any:
     if not _has_campaign():
         return _no_campaign()
     campaign = _campaign()
-    units = _visible_units()
-    snap = snapshot(campaign, units, review=False, kinds=True)
-    rows = tally.unit_rows(campaign, units, snap.per_unit, with_categories=False)
+    figures = tally_store.ward_figures(campaign, current_user.ward_id)
+    units = _report_units(campaign)
+    rows = tally.unit_rows(campaign, units, figures.per_unit, with_categories=False)
     return render_template(
         "reports/print.html",
         campaign=campaign,
         ward=current_user.ward,
-        summary=tally.ward_summary(campaign, rows, snap.totals),
-        kinds=tally.by_kind(campaign, rows, snap.per_kind),
+        summary=tally.ward_summary(campaign, rows, figures.totals),
+        kinds=tally.by_kind(campaign, rows),
         difficulty_kinds=tally.difficulties_by_kind(campaign, [u.id for u in units]),
         today=local_today(),
         place=_place(current_user.ward.name),
@@ -505,7 +452,8 @@ def _download_scope() -> tuple[Campaign, list[Unit]]:
     """The campaign and the units the signed-in person may download (group head: their own)."""
     if not _has_campaign():
         abort(404)
-    return _campaign(), _visible_units()
+    campaign = _campaign()
+    return campaign, _report_units(campaign)
 
 
 def _record_download(name: str, units: list[Unit]) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from . import tally_store
 from .extensions import db
 from .models import Assist, Campaign, Device, Difficulty, Unit, User
 from .text import LOCAL_TZ, fold, nfc, normalise_phone, resident_key_for, to_local, utcnow
@@ -148,6 +149,7 @@ class Known:
     current_rev: int
     current: dict[str, Any]  # the current row's columns (a committed row or a pending insert)
     pending: bool = False
+    committed: dict[str, Any] | None = None  # the current row before this batch (the tally's)
 
 
 def make_context(user: User, device: Device | None = None, now: datetime | None = None) -> Context:
@@ -355,9 +357,9 @@ def check_assist(
     if not isinstance(steps, list) or not steps:
         errors["data.steps"] = MSG["steps"]
     else:
-        wrong = next((s for s in steps if not isinstance(s, str) or s not in keys), None)
-        if wrong is not None:
-            errors["data.steps"] = MSG["step"].format(key=str(wrong)[:40])
+        wrong = [s for s in steps if not isinstance(s, str) or s not in keys]
+        if wrong:  # (a list, not next(): a wrong step may itself be None)
+            errors["data.steps"] = MSG["step"].format(key=str(wrong[0])[:40])
         elif len(set(steps)) != len(steps):
             errors["data.steps"] = MSG["step_twice"]
         else:
@@ -451,6 +453,7 @@ def _load_known(envelopes: list[Envelope]) -> dict[str, Known]:
             if row["is_current"] or (not marked and row["rev"] > entry.current_rev):
                 entry.current_rev = row["rev"]
                 entry.current = dict(row)
+                entry.committed = entry.current
     return known
 
 
@@ -572,6 +575,24 @@ def _write(writes: dict[str, Any]) -> None:
             db.session.execute(sa.insert(table), rows)
 
 
+def _tally_pairs(writes: dict[str, Any]) -> set[tuple[int, int]]:
+    return {(row["campaign_id"], row["ward_id"]) for row in writes["assist"]["insert"]}
+
+
+def _record_tally(
+    known: dict[str, Known], writes: dict[str, Any], fresh: set[tuple[int, int]], ctx: Context
+) -> None:
+    """Move the stored figures (tally_store) by the batch's assists: before -> after, per record."""
+    changes: dict[tuple[int, int], dict[str, tuple[Any, Any]]] = {}
+    for row in writes["assist"]["insert"]:
+        pair = (row["campaign_id"], row["ward_id"])
+        if pair in fresh:
+            entry = known[row["record_id"]]
+            changes.setdefault(pair, {})[row["record_id"]] = (entry.committed, entry.current)
+    for (campaign_id, ward_id), per_record in sorted(changes.items()):
+        tally_store.record(ctx.campaign_by_id(campaign_id), ward_id, list(per_record.values()))
+
+
 def sync_records(
     records: list[Any], user: User, device: Device | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -584,7 +605,9 @@ def sync_records(
         writes = {kind: {"unmark": set(), "insert": []} for kind in MODELS}
         results = [_decide(env, ctx, known, writes) for env in envelopes]
         try:
+            fresh = tally_store.lock(_tally_pairs(writes))
             _write(writes)
+            _record_tally(known, writes, fresh, ctx)
             db.session.commit()
         except sa.exc.DBAPIError as error:
             # Another request wrote one of these ids meanwhile (or PostgreSQL chose this

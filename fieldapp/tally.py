@@ -648,9 +648,7 @@ def clock_flag_condition(campaign: Campaign) -> sa.ColumnElement[bool]:
     Compared with the campaign's bounds converted to UTC, so no function runs per row; the
     future test here has no tolerance (a superset), record_flags() applies the exact rule.
     """
-    first = datetime.combine(campaign.starts_on, datetime.min.time()) - LOCAL_OFFSET
-    after = datetime.combine(campaign.ends_on + timedelta(days=1), datetime.min.time())
-    after -= LOCAL_OFFSET
+    first, after = _campaign_bounds(campaign)
     return sa.or_(
         Assist.recorded_at < first,
         Assist.recorded_at >= after,
@@ -687,29 +685,42 @@ def flagged_assists(
     campaign: Campaign, unit_ids: Collection[int] | None = None, limit: int = 100
 ) -> tuple[int, list[ReviewRow]]:
     """(how many, the first `limit`) counted assists whose device time looks wrong."""
-    query = (
-        sa.select(*_REVIEW_COLUMNS)
-        .where(*current_assists(campaign.id, unit_ids), clock_flag_condition(campaign))
-        .order_by(Assist.received_at, Assist.id)
-        .execution_options(yield_per=500)
-    )
-    found: list[ReviewRow] = []
-    total = 0
-    # The SQL condition is a superset (no tolerance); the exact rule is record_flags().
-    for row in db.session.execute(query):
+    first, after = _campaign_bounds(campaign)
+    # Three index range reads (models.Assist's ix_assists_recorded and ix_assists_ahead)
+    # rather than one OR over every row: the flagged rows are few.
+    found: dict[int, Any] = {}
+    for condition in (
+        Assist.recorded_at < first,
+        Assist.recorded_at >= after,
+        Assist.recorded_at > Assist.received_at,
+    ):
+        query = sa.select(Assist.id, *_REVIEW_COLUMNS).where(
+            *current_assists(campaign.id, unit_ids), condition
+        )
+        for row in db.session.execute(query):
+            found[row.id] = row
+    rows = sorted(found.values(), key=lambda r: (r.received_at, r.id))
+    flagged = []
+    # The SQL conditions are a superset (no tolerance); the exact rule is record_flags().
+    for row in rows:
         flags = record_flags(row.recorded_at, row.received_at, campaign)
         if flags:
-            total += 1
-            if len(found) < limit:
-                found.append(ReviewRow(*row, flags=flags))
-    return total, found
+            flagged.append(ReviewRow(*row[1:], flags=flags))
+    return len(flagged), flagged[:limit]
+
+
+def _campaign_bounds(campaign: Campaign) -> tuple[datetime, datetime]:
+    """The campaign's first moment and the moment after its last day, in naive UTC."""
+    first = datetime.combine(campaign.starts_on, datetime.min.time()) - LOCAL_OFFSET
+    after = datetime.combine(campaign.ends_on + timedelta(days=1), datetime.min.time())
+    return first, after - LOCAL_OFFSET
 
 
 def duplicate_groups_query(campaign: Campaign, unit_ids: Collection[int] | None = None) -> Any:
-    """Subquery of (name_key, birth_year) counted as more than one resident: likely the same."""
-    no_phone_unit = sa.case((Assist.phone.is_(None), Assist.unit_id))
+    """Subquery of (name_key, birth_year, residents) counted as more than one resident."""
+    residents = sa.func.count(sa.distinct(Assist.resident_key))
     return (
-        sa.select(Assist.name_key, Assist.birth_year)
+        sa.select(Assist.name_key, Assist.birth_year, residents.label("residents"))
         .where(
             *current_assists(campaign.id, unit_ids),
             Assist.name_key.is_not(None),
@@ -717,18 +728,7 @@ def duplicate_groups_query(campaign: Campaign, unit_ids: Collection[int] | None 
             Assist.birth_year.is_not(None),
         )
         .group_by(Assist.name_key, Assist.birth_year)
-        # more than one resident key in the group: some with a phone and some without,
-        # two phones, or (without phones) two units. Cheap aggregates, no key strings.
-        .having(
-            sa.or_(
-                sa.and_(
-                    sa.func.count(Assist.phone) > 0,
-                    sa.func.count(Assist.phone) < sa.func.count(),
-                ),
-                sa.func.min(Assist.phone) != sa.func.max(Assist.phone),
-                sa.func.min(no_phone_unit) != sa.func.max(no_phone_unit),
-            )
-        )
+        .having(residents > 1)
         .subquery("dups")
     )
 
@@ -746,20 +746,34 @@ class DuplicateGroup:
         return sorted({a.unit_id for a in self.assists})
 
 
+def duplicate_counts(
+    campaign: Campaign, unit_ids: Collection[int] | None = None
+) -> list[tuple[str, int, int]]:
+    """Every (name_key, birth_year, residents) counted as more than one resident, sorted."""
+    dups = duplicate_groups_query(campaign, unit_ids)
+    rows = db.session.execute(sa.select(dups.c.name_key, dups.c.birth_year, dups.c.residents))
+    return sorted((r.name_key, r.birth_year, r.residents) for r in rows)
+
+
 def duplicate_pairs(
     campaign: Campaign, unit_ids: Collection[int] | None = None
 ) -> list[tuple[str, int]]:
     """Every (name_key, birth_year) counted as more than one resident, sorted."""
-    dups = duplicate_groups_query(campaign, unit_ids)
-    rows = db.session.execute(sa.select(dups.c.name_key, dups.c.birth_year)).all()
-    return sorted((r.name_key, r.birth_year) for r in rows)
+    return [(name, year) for name, year, _ in duplicate_counts(campaign, unit_ids)]
 
 
 def likely_duplicates(
-    campaign: Campaign, unit_ids: Collection[int] | None = None, limit: int = 100
+    campaign: Campaign,
+    unit_ids: Collection[int] | None = None,
+    limit: int = 100,
+    pairs: list[tuple[str, int]] | None = None,
 ) -> tuple[int, list[DuplicateGroup]]:
-    """(how many groups, the first `limit` groups) of likely duplicate residents."""
-    pairs = duplicate_pairs(campaign, unit_ids)
+    """(how many groups, the first `limit` groups) of likely duplicate residents.
+
+    `pairs` may carry duplicate_pairs() already known (tally_store keeps them per ward).
+    """
+    if pairs is None:
+        pairs = duplicate_pairs(campaign, unit_ids)
     if not pairs:
         return 0, []
     # Fetched by name, then matched in Python: joining the grouped subquery back to the
@@ -784,23 +798,23 @@ def likely_duplicates(
     return len(pairs), list(groups.values())
 
 
-def data_version(campaign_id: int) -> tuple[Any, ...]:
+def data_version(campaign_id: int, ward_id: int | None = None) -> tuple[Any, ...]:
     """A cheap marker that changes with every write that can change an assist-derived figure.
 
     Records change only by new rows (revisions and voids are new revisions, the sync
     contract: max id), by deletion (the count) and by erasure (privacy.py, sync.py set
-    erased_at). Index-only lookups, no table scan (about 10 ms at 200,000 assists on SQLite).
+    erased_at). Index-only lookups, no table scan (ix_assists_ward, ix_assists_erased).
     A new kind of in-place UPDATE of assists must move one of these too (or be added here).
     """
-    newest = db.session.scalar(
-        sa.select(sa.func.max(Assist.id)).where(Assist.campaign_id == campaign_id)
-    )
-    rows = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Assist).where(Assist.campaign_id == campaign_id)
-    )
+    scope = [Assist.campaign_id == campaign_id]
+    if ward_id is not None:
+        scope.append(Assist.ward_id == ward_id)
+    newest, rows = db.session.execute(
+        sa.select(sa.func.max(Assist.id), sa.func.count()).where(*scope)
+    ).one()
     erased = db.session.execute(
         sa.select(sa.func.count(), sa.func.max(Assist.erased_at)).where(
-            Assist.campaign_id == campaign_id, Assist.erased_at.is_not(None)
+            *scope, Assist.erased_at.is_not(None)
         )
     ).one()
     return (newest, rows, *erased)

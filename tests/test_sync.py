@@ -205,6 +205,7 @@ def test_envelope_rules(world, change, field):
         ({"steps": "installed"}, "steps", "ít nhất một"),
         ({"steps": ["installed", "flew"]}, "steps", "flew"),
         ({"steps": ["installed", "installed"]}, "steps", "hai lần"),
+        ({"steps": [None, []]}, "steps", "None"),
         ({"attempts": 21}, "attempts", "0 đến 20"),
         ({"attempts": -1}, "attempts", "0 đến 20"),
         ({"attempts": 0}, "attempts", "ít nhất là 1"),
@@ -477,19 +478,35 @@ def test_upper_case_ids_are_the_same_record(world):
 def test_an_integrity_error_is_decided_again_not_a_500(world, monkeypatch):
     """Simulate a concurrent writer: its row lands between our read and our write."""
     rid = new_id()
-    real = sync._write
+    real = sync.tally_store.lock
     calls = []
 
-    def racing_write(writes):
+    def racing_lock(pairs):
+        # The batch is decided; the other writer commits just before this one writes.
         if not calls:
             calls.append(1)
             with db.engine.begin() as conn:
-                row = {k: v for k, v in writes["assist"]["insert"][0].items()}
-                row["user_id"] = world.users["member"].id
+                now = utcnow()
+                row = {
+                    "record_id": rid,
+                    "rev": 1,
+                    "is_current": True,
+                    "ward_id": world.ward.id,
+                    "campaign_id": world.campaign.id,
+                    "unit_id": world.units["kdc1"].id,
+                    "user_id": world.users["member"].id,
+                    "recorded_at": now,
+                    "received_at": now,
+                    "voided": False,
+                    "category": "elderly",
+                    "steps": ",installed,",
+                    "attempts": 0,
+                    "consent": True,
+                }
                 conn.execute(sa.insert(Assist.__table__), [row])
-        real(writes)
+        return real(pairs)
 
-    monkeypatch.setattr(sync, "_write", racing_write)
+    monkeypatch.setattr(sync.tally_store, "lock", racing_lock)
     (result,) = run(world, [assist(world, rid)])
     assert result["status"] == "unchanged"
     assert len(rows()) == 1
