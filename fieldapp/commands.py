@@ -16,7 +16,7 @@ from .models import User, Ward
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_command, create_officer_command, demo_command):
+    for command in (init_command, create_officer_command, demo_command, recount_command):
         app.cli.add_command(command)
 
 
@@ -76,3 +76,20 @@ def demo_command() -> None:
 
     init_database()
     click.echo(build_demo())
+
+
+@click.command("recount")
+@with_appcontext
+def recount_command() -> None:
+    """Count every ward's stored tally figures afresh on their next read.
+
+    For after a manual repair of the assists table or a partial restore: the app itself
+    never deletes assists, and every other change is noticed by tally.data_version().
+    """
+    from .models import TallyState
+    from .tally_store import forget
+
+    pairs = db.session.execute(sa.select(TallyState.campaign_id, TallyState.ward_id)).all()
+    forget(pairs)
+    db.session.commit()
+    click.echo(f"Số liệu của {len(pairs)} phường sẽ được tính lại ở lần xem tiếp theo.")

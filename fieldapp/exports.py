@@ -12,7 +12,7 @@ import csv
 import io
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -68,9 +68,17 @@ class Sheet:
 
 
 def units_sheet(
-    campaign: Campaign, rows: list[tally.UnitRow], ward_name: str = "", total: bool = True
+    campaign: Campaign,
+    rows: list[tally.UnitRow],
+    ward_name: str = "",
+    total: bool = True,
+    totals: tally.Counts | None = None,
+    categories: dict[str, tally.Counts] | None = None,
 ) -> Sheet:
-    """One row per unit with every count, and a total row with ward-wide resident figures."""
+    """One row per unit with every count, and a total row with ward-wide resident figures.
+
+    `totals` and `categories` may carry the ward-wide figures already known (tally_store).
+    """
     steps = campaign.steps
     cats = campaign.categories
     header = [
@@ -122,8 +130,8 @@ def units_sheet(
         if not total:
             return
         ids = [r.unit.id for r in rows]
-        summary = tally.ward_summary(campaign, rows)
-        by_cat = tally.by_category(campaign, ids)
+        summary = tally.ward_summary(campaign, rows, totals)
+        by_cat = categories if categories is not None else tally.by_category(campaign, ids)
         reports = [r.report for r in rows if r.report]
         yield [
             TOTAL_LABEL + (f" ({ward_name})" if ward_name else ""),
@@ -295,8 +303,8 @@ def difficulties_sheet(
     return Sheet("Khó khăn", "kho-khan.csv", header, build(), widths)
 
 
-def days_sheet(campaign: Campaign, unit_ids: Collection[int]) -> Sheet:
-    """The log figures per local day."""
+def days_sheet(campaign: Campaign, days: list[tuple[date, tally.Counts]]) -> Sheet:
+    """The log figures per local day (tally.by_day, or tally_store's stored days)."""
     steps = campaign.steps
     header = [
         "Ngày",
@@ -307,7 +315,7 @@ def days_sheet(campaign: Campaign, unit_ids: Collection[int]) -> Sheet:
     ]
 
     def build() -> Iterator[list[Any]]:
-        for day, c in tally.by_day(campaign, list(unit_ids)):
+        for day, c in days:
             yield [
                 day.strftime("%d/%m/%Y"),
                 c.assists,

@@ -348,6 +348,10 @@ class Assist(RecordMixin, db.Model):
         sa.Index(
             "ix_assists_ahead",
             "campaign_id",
+            # is_current and voided again as columns: SQLite's planner then prefers this
+            # small index to ix_assists_tally (it counts the equalities an index serves).
+            "is_current",
+            "voided",
             "received_at",
             sqlite_where=sa.text("is_current = 1 AND voided = 0 AND recorded_at > received_at"),
             postgresql_where=sa.text("is_current AND NOT voided AND recorded_at > received_at"),

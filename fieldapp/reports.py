@@ -184,10 +184,11 @@ class Review:
     duplicates: list[tally.DuplicateGroup]
 
 
-def _review(campaign: Campaign, figures: tally_store.Figures, ward_id: int) -> Review:
+def _review(campaign: Campaign, ward_id: int) -> Review:
     unit_ids = tally_store.ward_unit_ids(ward_id)
     flagged_total, flagged = tally.flagged_assists(campaign, unit_ids, 50)
-    dups_total, dups = tally.likely_duplicates(campaign, unit_ids, 50, figures.duplicates)
+    dups_total, pairs = tally_store.duplicates(campaign, ward_id, 50)
+    _, dups = tally.likely_duplicates(campaign, unit_ids, 50, pairs)
     return Review(flagged_total, flagged, dups_total, dups)
 
 
@@ -396,7 +397,7 @@ def ward() -> Any:
         difficulty_kinds=tally.difficulties_by_kind(campaign, ids),
         open_difficulties=tally.open_difficulties(campaign, ids),
         units_by_id={u.id: u for u in units},
-        review=_review(campaign, figures, current_user.ward_id),
+        review=_review(campaign, current_user.ward_id),
         counted_at=utcnow(),
         **_countdown(campaign),
     )
@@ -485,11 +486,33 @@ def units_csv() -> Any:
     """Every unit's counts, with the ward's total row (officer) or one unit (group head)."""
     campaign, units = _download_scope()
     _record_download("units.csv", units)
-    rows = tally.unit_rows(campaign, units)
-    sheet = exports.units_sheet(
-        campaign, rows, current_user.ward.name, total=current_user.role == "officer"
-    )
+    sheet = _units_sheet(campaign, units, _figures(campaign, units))
     return _csv_response(sheet, _filename("don-vi", "csv"))
+
+
+def _figures(campaign: Campaign, units: list[Unit]) -> tally_store.Figures:
+    """The stored figures of what the person may download: the ward, or a group head's unit."""
+    if current_user.role == "officer":
+        return tally_store.ward_figures(campaign, current_user.ward_id)
+    if len(units) != 1:
+        abort(404)
+    figures = tally_store.unit_figures(campaign, units[0])
+    figures.unit_categories = {units[0].id: {k: c.residents for k, c in figures.categories.items()}}
+    return figures
+
+
+def _units_sheet(
+    campaign: Campaign, units: list[Unit], figures: tally_store.Figures
+) -> exports.Sheet:
+    rows = tally.unit_rows(campaign, units, figures.per_unit, categories=figures.unit_categories)
+    return exports.units_sheet(
+        campaign,
+        rows,
+        current_user.ward.name,
+        total=current_user.role == "officer",
+        totals=figures.totals,
+        categories=figures.categories,
+    )
 
 
 @bp.get("/reports/assists.csv")
@@ -521,14 +544,12 @@ def ward_xlsx() -> Any:
     campaign, units = _download_scope()
     _record_download("ward.xlsx", units)
     ids = [u.id for u in units]
-    officer = current_user.role == "officer"
+    figures = _figures(campaign, units)
     sheets = [
-        exports.units_sheet(
-            campaign, tally.unit_rows(campaign, units), current_user.ward.name, total=officer
-        ),
-        exports.assists_sheet(campaign, ids, mask_phones=not officer),
+        _units_sheet(campaign, units, figures),
+        exports.assists_sheet(campaign, ids, mask_phones=current_user.role != "officer"),
         exports.difficulties_sheet(campaign, ids),
-        exports.days_sheet(campaign, ids),
+        exports.days_sheet(campaign, figures.days),
     ]
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the generator below
     exports.write_xlsx(sheets, spool)

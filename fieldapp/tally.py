@@ -445,11 +445,13 @@ def unit_rows(
     units: Iterable[Unit],
     counts: dict[int, Counts] | None = None,
     with_categories: bool = True,
+    categories: dict[int, dict[str, int]] | None = None,
 ) -> list[UnitRow]:
     """Every given unit's line, units without any data included (they are the point).
 
-    `counts` may carry by_unit() figures already computed; the residents per category of
-    each unit (one more pass over the assists) are left out unless `with_categories`.
+    `counts` may carry by_unit() figures already computed, `categories` the residents per
+    unit and category; without them, that is one more pass over the assists unless
+    `with_categories` is False.
     """
     units = list(units)
     ids = [u.id for u in units]
@@ -479,10 +481,12 @@ def unit_rows(
         ).all()
     )
     difficulties = difficulties_by_unit(campaign, ids)
-    categories: dict[int, dict[str, int]] = {}
-    if with_categories:
-        for (unit_id, category), c in _grouped(campaign, ids, [Assist.unit_id, Assist.category]):
-            categories.setdefault(unit_id, {})[category] = c.residents
+    if categories is None:
+        categories = {}
+        if with_categories:
+            dims = [Assist.unit_id, Assist.category]
+            for (unit_id, category), c in _grouped(campaign, ids, dims):
+                categories.setdefault(unit_id, {})[category] = c.residents
     empty = {k: 0 for k in campaign.step_keys}
     rows = []
     for unit in units:
@@ -689,11 +693,9 @@ def flagged_assists(
     # Three index range reads (models.Assist's ix_assists_recorded and ix_assists_ahead)
     # rather than one OR over every row: the flagged rows are few.
     found: dict[int, Any] = {}
-    for condition in (
-        Assist.recorded_at < first,
-        Assist.recorded_at >= after,
-        Assist.recorded_at > Assist.received_at,
-    ):
+    ahead = Assist.recorded_at > Assist.received_at
+    for condition in (Assist.recorded_at < first, Assist.recorded_at >= after, ahead):
+        # ix_assists_recorded serves the first two, ix_assists_ahead the third.
         query = sa.select(Assist.id, *_REVIEW_COLUMNS).where(
             *current_assists(campaign.id, unit_ids), condition
         )
@@ -802,22 +804,21 @@ def data_version(campaign_id: int, ward_id: int | None = None) -> tuple[Any, ...
     """A cheap marker that changes with every write that can change an assist-derived figure.
 
     Records change only by new rows (revisions and voids are new revisions, the sync
-    contract: max id), by deletion (the count) and by erasure (privacy.py, sync.py set
-    erased_at). Index-only lookups, no table scan (ix_assists_ward, ix_assists_erased).
-    A new kind of in-place UPDATE of assists must move one of these too (or be added here).
+    contract: the newest id) and by erasure (privacy.py, sync.py set erased_at). Two index
+    lookups (ix_assists_ward, ix_assists_erased), well under a millisecond at any size.
+    The app never deletes assists; anything that changes them another way (a manual repair,
+    a new kind of in-place UPDATE) must call tally_store.forget(), or `flask recount` after.
     """
     scope = [Assist.campaign_id == campaign_id]
     if ward_id is not None:
         scope.append(Assist.ward_id == ward_id)
-    newest, rows = db.session.execute(
-        sa.select(sa.func.max(Assist.id), sa.func.count()).where(*scope)
-    ).one()
+    newest = db.session.scalar(sa.select(sa.func.max(Assist.id)).where(*scope))
     erased = db.session.execute(
         sa.select(sa.func.count(), sa.func.max(Assist.erased_at)).where(
             *scope, Assist.erased_at.is_not(None)
         )
     ).one()
-    return (newest, rows, *erased)
+    return (newest, *erased)
 
 
 def days_left(campaign: Campaign, today: date) -> int:

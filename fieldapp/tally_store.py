@@ -61,13 +61,12 @@ class Figures:
     categories: dict[str, tally.Counts] = field(default_factory=dict)
     days: list[tuple[date, tally.Counts]] = field(default_factory=list)
     unit_categories: dict[int, dict[str, int]] = field(default_factory=dict)
-    duplicates: list[tuple[str, int]] = field(default_factory=list)
 
 
 def ward_figures(campaign: Campaign, ward_id: int) -> Figures:
-    """The ward's totals, units, categories, days, residents per unit x category, duplicates."""
+    """The ward's totals, units, categories, days, and residents per unit x category."""
     refresh(campaign, ward_id)
-    groups = _load(campaign, ward_id, [WARD, UNIT, CATEGORY, DAY, UNIT_CATEGORY, NAMES])
+    groups = _load(campaign, ward_id, [WARD, UNIT, CATEGORY, DAY, UNIT_CATEGORY])
     figures = Figures(totals=groups.get((WARD, 0, "")) or _empty(campaign))
     figures.per_unit = {unit: c for (scope, unit, _), c in groups.items() if scope == UNIT}
     figures.categories = _ordered_categories(campaign, groups, CATEGORY)
@@ -75,12 +74,23 @@ def ward_figures(campaign: Campaign, ward_id: int) -> Figures:
     for (scope, unit, key), c in groups.items():
         if scope == UNIT_CATEGORY:
             figures.unit_categories.setdefault(unit, {})[key] = c.residents
-    figures.duplicates = sorted(
-        (key.split("|", 1)[1], int(key.split("|", 1)[0]))
-        for (scope, _, key) in groups
-        if scope == NAMES
-    )
     return figures
+
+
+def duplicates(
+    campaign: Campaign, ward_id: int, limit: int | None = None
+) -> tuple[int, list[tuple[str, int]]]:
+    """(how many, the first `limit`) (name_key, birth_year) counted as more than one resident."""
+    refresh(campaign, ward_id)
+    f = TallyFigure
+    scope = (f.campaign_id == campaign.id, f.ward_id == ward_id, f.scope == NAMES)
+    total = db.session.scalar(sa.select(sa.func.count()).where(*scope)) or 0
+    keys = db.session.scalars(sa.select(f.key).where(*scope).order_by(f.key).limit(limit))
+    pairs = []
+    for key in keys:
+        name_key, _, year = key.rpartition("\t")
+        pairs.append((name_key, int(year)))
+    return total, sorted(pairs)
 
 
 def unit_figures(campaign: Campaign, unit: Unit) -> Figures:
@@ -144,7 +154,7 @@ def _load(
             )
         elif row.step in steps:
             group.steps[row.step] = row.residents
-    return {g: c for g, c in groups.items() if c.assists > 0 or g[0] == NAMES}
+    return {g: c for g, c in groups.items() if c.assists > 0}
 
 
 def _ordered_categories(
@@ -418,7 +428,8 @@ def _record_names(campaign_id: int, ward_id: int, rows: list[Row]) -> None:
 
 
 def _name_key(name_key: str, birth_year: int) -> str:
-    return _key(f"{birth_year}|{name_key}")
+    # A tab sorts before any character of a name: keys sort as (name, year) pairs do.
+    return _key(f"{name_key}\t{birth_year}")
 
 
 def _name_row(

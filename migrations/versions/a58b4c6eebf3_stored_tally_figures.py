@@ -46,7 +46,7 @@ def upgrade():
     with op.batch_alter_table('assists', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assists_erased'), sqlite_where=sa.text('erased_at IS NOT NULL'))
         batch_op.create_index('ix_assists_erased', ['campaign_id', 'ward_id', 'erased_at'], unique=False, sqlite_where=sa.text('erased_at IS NOT NULL'), postgresql_where=sa.text('erased_at IS NOT NULL'))
-        batch_op.create_index('ix_assists_ahead', ['campaign_id', 'received_at'], unique=False, sqlite_where=sa.text('is_current = 1 AND voided = 0 AND recorded_at > received_at'), postgresql_where=sa.text('is_current AND NOT voided AND recorded_at > received_at'))
+        batch_op.create_index('ix_assists_ahead', ['campaign_id', 'is_current', 'voided', 'received_at'], unique=False, sqlite_where=sa.text('is_current = 1 AND voided = 0 AND recorded_at > received_at'), postgresql_where=sa.text('is_current AND NOT voided AND recorded_at > received_at'))
         batch_op.create_index('ix_assists_names', ['campaign_id', 'name_key', 'birth_year', 'resident_key'], unique=False, sqlite_where=sa.text('is_current = 1 AND voided = 0'), postgresql_where=sa.text('is_current AND NOT voided'))
         batch_op.create_index('ix_assists_recorded', ['campaign_id', 'recorded_at'], unique=False, sqlite_where=sa.text('is_current = 1 AND voided = 0'), postgresql_where=sa.text('is_current AND NOT voided'))
         batch_op.create_index('ix_assists_ward', ['campaign_id', 'ward_id', 'id'], unique=False)

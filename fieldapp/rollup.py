@@ -1,0 +1,279 @@
+"""The Department's roll-up: every ward's figures side by side, the city's as their sum.
+
+Each ward's line is that ward's own dashboard total (tally.ward_summary over the units its
+dashboard lists: the active ones and any inactive one whose logs still count), read from the
+stored figures of tally_store. The city's figures are the sum of the wards' lines, so a
+resident helped in two wards counts in both, as each ward reports them (pinned by
+tests/test_rollup.py, which compares every line with the ward's own dashboard).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import tally, tally_store
+from .extensions import db
+from .models import (
+    Assist,
+    Campaign,
+    Difficulty,
+    TallyFigure,
+    TallyState,
+    Target,
+    Unit,
+    UnitReport,
+    Ward,
+)
+
+ROLLED_UP = (tally_store.WARD, tally_store.DAY, tally_store.CATEGORY, tally_store.UNIT)
+
+
+@dataclass
+class WardLine:
+    """One ward's totals in the city's table."""
+
+    ward: Ward
+    counts: tally.Counts
+    reported_completed: int = 0
+    reported_attempts: int = 0
+    target: int = 0
+    units: int = 0
+    units_with_data: int = 0
+    difficulties_open: int = 0
+    difficulties_resolved: int = 0
+
+    @property
+    def completed(self) -> int:
+        return self.counts.tested + self.reported_completed
+
+    @property
+    def attempts(self) -> int:
+        return self.counts.attempts + self.reported_attempts
+
+    @property
+    def progress(self) -> float | None:
+        return tally.progress(self.completed, self.target)
+
+    @property
+    def has_data(self) -> bool:
+        """False for a ward that has reported nothing: no assist and no unit report."""
+        return self.units_with_data > 0
+
+
+@dataclass
+class CityFigures:
+    """Every ward's line, and the city's totals, days and categories as their sums."""
+
+    wards: list[WardLine]
+    totals: tally.Counts
+    days: list[tuple[date, tally.Counts]] = field(default_factory=list)
+    categories: dict[str, tally.Counts] = field(default_factory=dict)
+    difficulty_kinds: list[tally.DifficultyCounts] = field(default_factory=list)
+
+    @property
+    def completed(self) -> int:
+        return sum(w.completed for w in self.wards)
+
+    @property
+    def attempts(self) -> int:
+        return sum(w.attempts for w in self.wards)
+
+    @property
+    def target(self) -> int:
+        return sum(w.target for w in self.wards)
+
+    @property
+    def progress(self) -> float | None:
+        return tally.progress(self.completed, self.target)
+
+    @property
+    def wards_reported(self) -> int:
+        return sum(1 for w in self.wards if w.has_data)
+
+
+def city_figures(campaign: Campaign, wards: list[Ward]) -> CityFigures:
+    """The roll-up of `wards` for a campaign (the city's, or one ward's own)."""
+    ward_ids = [w.id for w in wards]
+    refresh_all(campaign, ward_ids)
+    empty = dict.fromkeys(campaign.step_keys, 0)
+    totals: dict[int, tally.Counts] = {}
+    days: dict[date, tally.Counts] = {}
+    categories: dict[str, tally.Counts] = {}
+    counted_units: dict[int, set[int]] = defaultdict(set)
+    f = TallyFigure
+    rows = db.session.execute(
+        sa.select(f.ward_id, f.scope, f.unit_id, f.key, f.step, f.residents, f.assists, f.attempts)
+        .where(
+            f.campaign_id == campaign.id,
+            f.ward_id.in_(ward_ids),
+            f.scope.in_(ROLLED_UP),
+        )
+        .order_by(f.ward_id, f.scope, f.key, f.step)
+    )
+    for row in rows:
+        if row.scope == tally_store.UNIT:
+            if row.step == "" and row.assists > 0:
+                counted_units[row.ward_id].add(row.unit_id)
+            continue
+        if row.scope == tally_store.WARD:
+            target = totals.setdefault(row.ward_id, tally.Counts(steps=dict(empty)))
+        elif row.scope == tally_store.DAY:
+            target = days.setdefault(date.fromisoformat(row.key), tally.Counts(steps=dict(empty)))
+        else:
+            target = categories.setdefault(row.key, tally.Counts(steps=dict(empty)))
+        _add(target, row, campaign)
+    listed = _listed_units(ward_ids, counted_units)
+    lines = [
+        WardLine(ward, totals.get(ward.id) or tally.Counts(steps=dict(empty))) for ward in wards
+    ]
+    by_id = {line.ward.id: line for line in lines}
+    _add_units(campaign, listed, counted_units, by_id)
+    _add_difficulties(campaign, listed, by_id)
+    city = tally.Counts(steps=dict(empty))
+    for line in lines:
+        _sum_into(city, line.counts)
+    return CityFigures(
+        wards=lines,
+        totals=city,
+        days=_filled(days, empty),
+        categories=_ordered(campaign, categories),
+        difficulty_kinds=tally.difficulties_by_kind(
+            campaign, [u for units in listed.values() for u in units]
+        ),
+    )
+
+
+def refresh_all(campaign: Campaign, ward_ids: list[int]) -> int:
+    """tally_store.refresh() for every ward whose figures are stale; returns how many were.
+
+    One grouped read of the data versions and the stamps instead of one per ward.
+    """
+    versions: dict[int, list[Any]] = defaultdict(lambda: [None, 0, 0, None])
+    scope = (Assist.campaign_id == campaign.id, Assist.ward_id.in_(ward_ids))
+    for ward_id, newest, rows in db.session.execute(
+        sa.select(Assist.ward_id, sa.func.max(Assist.id), sa.func.count())
+        .where(*scope)
+        .group_by(Assist.ward_id)
+    ):
+        versions[ward_id][:2] = [newest, rows]
+    for ward_id, erased, last in db.session.execute(
+        sa.select(Assist.ward_id, sa.func.count(), sa.func.max(Assist.erased_at))
+        .where(*scope, Assist.erased_at.is_not(None))
+        .group_by(Assist.ward_id)
+    ):
+        versions[ward_id][2:] = [erased, last]
+    stamps = dict(
+        db.session.execute(
+            sa.select(TallyState.ward_id, TallyState.stamp).where(
+                TallyState.campaign_id == campaign.id
+            )
+        ).all()
+    )
+    stale = [
+        ward_id
+        for ward_id in ward_ids
+        if stamps.get(ward_id) != tally_store.stamp_of(tuple(versions[ward_id]))
+    ]
+    for ward_id in stale:
+        tally_store.refresh(campaign, ward_id)
+    return len(stale)
+
+
+def _listed_units(ward_ids: list[int], counted: dict[int, set[int]]) -> dict[int, list[int]]:
+    """Per ward, the units its dashboard lists: active ones and those whose logs count."""
+    listed: dict[int, list[int]] = defaultdict(list)
+    for unit_id, ward_id, active in db.session.execute(
+        sa.select(Unit.id, Unit.ward_id, Unit.active).where(Unit.ward_id.in_(ward_ids))
+    ):
+        if active or unit_id in counted[ward_id]:
+            listed[ward_id].append(unit_id)
+    return listed
+
+
+def _add_units(
+    campaign: Campaign,
+    listed: dict[int, list[int]],
+    counted: dict[int, set[int]],
+    lines: dict[int, WardLine],
+) -> None:
+    ward_of = {unit: ward for ward, units in listed.items() for unit in units}
+    reported: dict[int, set[int]] = defaultdict(set)
+    for unit_id, completed, attempts in db.session.execute(
+        sa.select(UnitReport.unit_id, UnitReport.completed, UnitReport.attempts).where(
+            UnitReport.campaign_id == campaign.id, UnitReport.unit_id.in_(list(ward_of))
+        )
+    ):
+        line = lines[ward_of[unit_id]]
+        line.reported_completed += completed
+        line.reported_attempts += attempts
+        reported[ward_of[unit_id]].add(unit_id)
+    for unit_id, value in db.session.execute(
+        sa.select(Target.unit_id, Target.value).where(
+            Target.campaign_id == campaign.id, Target.unit_id.in_(list(ward_of))
+        )
+    ):
+        lines[ward_of[unit_id]].target += value
+    for ward_id, units in listed.items():
+        line = lines[ward_id]
+        line.units = len(units)
+        line.units_with_data = len(set(units) & (counted[ward_id] | reported[ward_id]))
+
+
+def _add_difficulties(
+    campaign: Campaign, listed: dict[int, list[int]], lines: dict[int, WardLine]
+) -> None:
+    ward_of = {unit: ward for ward, units in listed.items() for unit in units}
+    is_open = Difficulty.resolved_at.is_(None)
+    for unit_id, open_, resolved in db.session.execute(
+        sa.select(
+            Difficulty.unit_id,
+            sa.func.sum(sa.case((is_open, 1), else_=0)),
+            sa.func.sum(sa.case((is_open, 0), else_=1)),
+        )
+        .where(*tally.current_difficulties(campaign.id, list(ward_of)))
+        .group_by(Difficulty.unit_id)
+    ):
+        line = lines[ward_of[unit_id]]
+        line.difficulties_open += int(open_)
+        line.difficulties_resolved += int(resolved)
+
+
+def _add(counts: tally.Counts, row: Any, campaign: Campaign) -> None:
+    if row.step == "":
+        counts.residents += row.residents
+        counts.assists += row.assists
+        counts.attempts += row.attempts
+    elif row.step in counts.steps:
+        counts.steps[row.step] += row.residents
+
+
+def _sum_into(total: tally.Counts, part: tally.Counts) -> None:
+    total.residents += part.residents
+    total.assists += part.assists
+    total.attempts += part.attempts
+    for step, value in part.steps.items():
+        total.steps[step] = total.steps.get(step, 0) + value
+
+
+def _filled(found: dict[date, tally.Counts], empty: dict[str, int]) -> list:
+    found = {d: c for d, c in found.items() if c.assists > 0}
+    if not found:
+        return []
+    day, last = min(found), max(found)
+    days = []
+    while day <= last:
+        days.append((day, found.get(day) or tally.Counts(steps=dict(empty))))
+        day += timedelta(days=1)
+    return days
+
+
+def _ordered(campaign: Campaign, found: dict[str, tally.Counts]) -> dict[str, tally.Counts]:
+    found = {k: c for k, c in found.items() if c.assists > 0}
+    order = [c for c in campaign.category_keys if c in found]
+    order += sorted(c for c in found if c not in order)
+    return {c: found[c] for c in order}
