@@ -92,6 +92,7 @@ def city(ok: int | str = 200) -> dict[str, int | str]:
     """The city administrator's screens: nobody of a ward may open them."""
     return allow("city_admin", ok=ok)
 
+
 TABLE: list[Case] = [
     # --- sign-out
     Case("POST", "/logout", {role: LOGIN for role in ROLES}),
