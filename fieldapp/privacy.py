@@ -336,7 +336,7 @@ def purge(today: date, campaign_id: int | None = None, dry_run: bool = False) ->
                     records=item.records,
                     revisions=item.revisions,
                     participants=item.participants,
-                    city=campaign.is_city,
+                    **({"city": True} if campaign.is_city else {}),
                 )
             # A city campaign's purge is also told to each ward, in the ward's own trail.
             for ward_id, (records, revisions, participants) in sorted(per_ward.items()):
