@@ -104,7 +104,7 @@ def sign_in_text(ward: Ward) -> str:
             f"  Cán bộ cơ quan:           coquan1 / {PASSWORD}",
             f"  Cán bộ trường học:        truong1 / {PASSWORD}",
             f"  Cán bộ Sở KH&CN:          {CITY_ADMIN} / {PASSWORD}   (mọi phường, xã)",
-            f"  Cán bộ {SECOND_WARD}: {SECOND_OFFICER} / {PASSWORD}",
+            f"  Cán bộ xã An Lạc:         {SECOND_OFFICER} / {PASSWORD}",
             "Mật khẩu dùng chung chỉ vì đây là dữ liệu mẫu; đừng dùng cho phường thật.",
         ]
     )
