@@ -220,6 +220,15 @@ def test_downloads_of_a_hold_only_as_rows(client, city, role, path):
         assert str(BIRTH["B"]) not in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("role", ["member", "reporter"])
+@pytest.mark.parametrize(
+    "path", ["/reports/assists.csv", "/reports/difficulties.csv", "/reports/ward.xlsx"]
+)
+def test_members_and_reporters_download_nothing(client, city, role, path):
+    sign_in(client, city.users[f"A_{role}"])
+    assert client.get(path).status_code == 403
+
+
 def test_the_ward_dashboard_and_workbook_of_a_count_only_a(client, city):
     from fieldapp import tally
 
