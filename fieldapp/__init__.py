@@ -76,6 +76,9 @@ def register_blueprints(app: Flask) -> None:
     from . import privacy_views
 
     app.register_blueprint(privacy_views.bp)  # erasure screens, flask purge/backup
+    from . import city
+
+    app.register_blueprint(city.bp)  # the city administrator's wards and campaigns
 
 
 def register_errorhandlers(app: Flask) -> None:

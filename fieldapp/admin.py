@@ -32,13 +32,14 @@ from .forms import (
     PersonForm,
     UnitForm,
     UnitImportForm,
+    UnitLabelForm,
     choices,
     kind_choices,
 )
 from .models import Campaign, ConsentText, Device, Target, Unit, User, Ward
 from .roles import get_visible_or_404, role_required, visible
 from .text import fold, local_today, normalise_phone
-from .vocab import DEFAULT_CATEGORIES, DEFAULT_CONSENT, DEFAULT_STEPS, ROLES, UNIT_KINDS
+from .vocab import DEFAULT_CATEGORIES, DEFAULT_CONSENT, DEFAULT_STEPS, UNIT_KINDS, WARD_ROLES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -66,13 +67,30 @@ class CampaignValues:
     consent: str
 
 
-def save_campaign(ward: Ward, campaign: Campaign | None, values: CampaignValues) -> Campaign:
-    """Create or update the ward's campaign; a changed consent wording becomes a new version."""
+def campaign_values(form: CampaignForm) -> CampaignValues:
+    """What a validated campaign form says (the officer's and the city's)."""
+    return CampaignValues(
+        name=form.name.data,
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
+        report_due=form.report_due.data,
+        contest_url=form.contest_url.data or "",
+        retention_until=form.retention_until.data,
+        consent=form.consent_wording.data,
+    )
+
+
+def save_campaign(ward: Ward | None, campaign: Campaign | None, values: CampaignValues) -> Campaign:
+    """Create or update a campaign (the ward's, or the city's when `ward` is None).
+
+    A changed consent wording becomes a new version.
+    """
     fields = ("name", "starts_on", "ends_on", "report_due", "contest_url", "retention_until")
     wording = consent_text(values.consent)
+    ward_id = ward.id if ward else None
     if campaign is None:
         campaign = Campaign(
-            ward_id=ward.id,
+            ward_id=ward_id,
             steps=[dict(s) for s in DEFAULT_STEPS],
             categories=[dict(c) for c in DEFAULT_CATEGORIES],
             consent_version=1,
@@ -82,13 +100,13 @@ def save_campaign(ward: Ward, campaign: Campaign | None, values: CampaignValues)
         db.session.add(campaign)
         db.session.flush()
         db.session.add(ConsentText(campaign_id=campaign.id, version=1, text=wording))
-        audit.record("campaign_created", campaign, ward_id=ward.id)
+        audit.record("campaign_created", campaign, ward_id=ward_id, city=ward is None)
         return campaign
     changed = [name for name in fields if getattr(campaign, name) != getattr(values, name)]
     for name in changed:
         setattr(campaign, name, getattr(values, name))
     if changed:
-        audit.record("campaign_updated", campaign, ward_id=ward.id, fields=changed)
+        audit.record("campaign_updated", campaign, ward_id=ward_id, fields=changed)
     current = campaign.consent()
     if current is None or current.text != wording:
         version = (
@@ -101,7 +119,7 @@ def save_campaign(ward: Ward, campaign: Campaign | None, values: CampaignValues)
         ) + 1
         db.session.add(ConsentText(campaign_id=campaign.id, version=version, text=wording))
         campaign.consent_version = version
-        audit.record("consent_changed", campaign, ward_id=ward.id, version=version)
+        audit.record("consent_changed", campaign, ward_id=ward_id, version=version)
     return campaign
 
 
@@ -263,27 +281,32 @@ def person_problems(
     """(field, message) for the rules a form field alone cannot check."""
     problems = []
     role = form.role.data
-    if role in ROLES and not form.unit_id.errors:
+    if role in WARD_ROLES and not form.unit_id.errors:
         problem = unit_problem(role, unit)
         if problem:
             problems.append(("unit_id", problem))
     if person is None:
-        username = form.username.data
-        taken = sa.select(User.id).where(User.username == username)
-        if not form.username.errors and username and db.session.scalar(taken):
-            problems.append(
-                ("username", "Tên đăng nhập này đã có người dùng. Vui lòng chọn tên khác.")
-            )
-        if password_required(role) and not form.password.data and not form.password.errors:
-            problems.append(
-                (
-                    "password",
-                    "Vui lòng đặt mật khẩu ban đầu (ít nhất 8 ký tự). "
-                    "Chỉ thành viên mới có thể bỏ trống vì đăng nhập bằng mã QR.",
-                )
-            )
+        problems.extend(new_account_problems(form, role))
     elif person.id == current_user.id and role != person.role:
         problems.append(("role", "Bạn không thể tự đổi vai trò của chính mình."))
+    return problems
+
+
+def new_account_problems(form: PersonForm, role: str) -> list[tuple[str, str]]:
+    """A new account's username must be free, and it needs a password unless QR-enrolled."""
+    problems = []
+    username = form.username.data
+    taken = sa.select(User.id).where(User.username == username)
+    if not form.username.errors and username and db.session.scalar(taken):
+        problems.append(("username", "Tên đăng nhập này đã có người dùng. Vui lòng chọn tên khác."))
+    if password_required(role) and not form.password.data and not form.password.errors:
+        problems.append(
+            (
+                "password",
+                "Vui lòng đặt mật khẩu ban đầu (ít nhất 8 ký tự). "
+                "Chỉ thành viên mới có thể bỏ trống vì đăng nhập bằng mã QR.",
+            )
+        )
     return problems
 
 
@@ -371,26 +394,52 @@ def index() -> Any:
 @bp.route("/campaign", methods=["GET", "POST"])
 @role_required("officer")
 def campaign() -> Any:
-    """Edit the ward's current campaign, or create it if there is none yet."""
+    """Edit the ward's current campaign, or create it if there is none yet.
+
+    When the current campaign is the city's, it is shown read-only: the ward sets only its own
+    word for a residential unit here (and its targets on the units screen).
+    """
     ward = _ward()
     current = ward.current_campaign()
+    if current is not None and current.is_city:
+        return _city_campaign(ward, current)
+    return _campaign_form(ward, current)
+
+
+@bp.route("/campaign/new", methods=["GET", "POST"])
+@role_required("officer")
+def campaign_new() -> Any:
+    """Create a campaign of the ward's own (besides the city's)."""
+    return _campaign_form(_ward(), None)
+
+
+def _city_campaign(ward: Ward, current: Campaign) -> Any:
+    form = UnitLabelForm()
+    if request.method == "GET":
+        form.unit_label.data = ward.unit_label
+    if form.validate_on_submit():
+        set_unit_label(ward, form.unit_label.data)
+        db.session.commit()
+        flash("Đã lưu tên gọi khu dân cư của phường.", "success")
+        return redirect(url_for("admin.campaign"))
+    return render_template(
+        "admin/campaign_city.html",
+        form=form,
+        campaign=current,
+        ward=ward,
+        consent=current.consent(),
+    )
+
+
+def _campaign_form(ward: Ward, current: Campaign | None) -> Any:
     form = CampaignForm(obj=current)
     if request.method == "GET":
         form.unit_label.data = ward.unit_label
         consent = current.consent() if current else None
         form.consent_wording.data = consent.text if consent else DEFAULT_CONSENT
     if form.validate_on_submit():
-        values = CampaignValues(
-            name=form.name.data,
-            starts_on=form.starts_on.data,
-            ends_on=form.ends_on.data,
-            report_due=form.report_due.data,
-            contest_url=form.contest_url.data or "",
-            retention_until=form.retention_until.data,
-            consent=form.consent_wording.data,
-        )
         old_version = current.consent_version if current else None
-        saved = save_campaign(ward, current, values)
+        saved = save_campaign(ward, current, campaign_values(form))
         set_unit_label(ward, form.unit_label.data)
         db.session.commit()
         message = "Đã lưu Cuộc thi." if current else "Đã tạo Cuộc thi."
@@ -399,25 +448,34 @@ def campaign() -> Any:
                 f" Nội dung đồng ý mới là phiên bản {saved.consent_version};"
                 " các lượt đã ghi vẫn giữ phiên bản cũ."
             )
+        if current is None and ward.current_campaign() is not saved:
+            message += (
+                " Lưu ý: Cuộc thi của thành phố bắt đầu sau nên vẫn là Cuộc thi đang tính"
+                " số liệu của phường."
+            )
         flash(message, "success")
         return redirect(url_for("admin.campaign"))
-    versions = []
-    if current:
-        versions = list(
-            db.session.scalars(
-                sa.select(ConsentText)
-                .where(ConsentText.campaign_id == current.id)
-                .order_by(ConsentText.version.desc())
-            )
-        )
     return render_template(
         "admin/campaign.html",
         form=form,
         campaign=current,
         ward=ward,
-        versions=versions,
+        versions=consent_versions(current),
         steps=current.steps if current else DEFAULT_STEPS,
         categories=current.categories if current else DEFAULT_CATEGORIES,
+    )
+
+
+def consent_versions(campaign: Campaign | None) -> list[ConsentText]:
+    """Every consent wording of a campaign, newest first."""
+    if campaign is None:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(ConsentText)
+            .where(ConsentText.campaign_id == campaign.id)
+            .order_by(ConsentText.version.desc())
+        )
     )
 
 
@@ -571,7 +629,7 @@ def people() -> Any:
         query = query.where(User.unit_id == int(unit_id))
     elif unit_id == "none":
         query = query.where(User.unit_id.is_(None))
-    if role in ROLES:
+    if role in WARD_ROLES:
         query = query.where(User.role == role)
     if q:
         key = fold(q)
@@ -617,7 +675,7 @@ def _person_form(person: User | None) -> Any:
         if person is not None:
             form.unit_id.data = str(person.unit_id or "")
         else:
-            if request.args.get("role") in ROLES:
+            if request.args.get("role") in WARD_ROLES:
                 form.role.data = request.args["role"]
             if request.args.get("unit", "").isdigit():
                 form.unit_id.data = request.args["unit"]

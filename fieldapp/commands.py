@@ -1,4 +1,4 @@
-"""Commands for an officer with a shell: init, demo, create-officer."""
+"""Commands for an officer with a shell: init, demo, create-officer, create-city-admin."""
 
 from __future__ import annotations
 
@@ -12,11 +12,18 @@ from flask_migrate import upgrade
 
 from . import audit
 from .extensions import db
+from .forms import PASSWORD_MIN, USERNAME
 from .models import User, Ward
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_command, create_officer_command, demo_command, recount_command):
+    for command in (
+        init_command,
+        create_officer_command,
+        create_city_admin_command,
+        demo_command,
+        recount_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -66,6 +73,35 @@ def create_officer_command(username: str, full_name: str | None, ward_name: str 
     audit.record("user_created", officer, ward_id=ward.id, role="officer", via="shell")
     db.session.commit()
     click.echo(f"Đã tạo tài khoản cán bộ '{username}' cho {ward.name}.")
+
+
+@click.command("create-city-admin")
+@click.argument("username")
+@click.option("--name", "full_name", default=None, help="Họ và tên cán bộ Sở.")
+@with_appcontext
+def create_city_admin_command(username: str, full_name: str | None) -> None:
+    """Create a city administrator (no ward); the password is asked for, or FIELDAPP_PASSWORD."""
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise click.ClickException(
+            "Tên đăng nhập gồm 3–60 ký tự: chữ thường không dấu, số, dấu chấm, "
+            "gạch dưới hoặc gạch ngang."
+        )
+    if db.session.scalar(sa.select(User).where(User.username == username)):
+        raise click.ClickException(f"Tên đăng nhập '{username}' đã có.")
+    password = os.environ.get("FIELDAPP_PASSWORD") or click.prompt(
+        "Mật khẩu", hide_input=True, confirmation_prompt=True
+    )
+    if len(password) < PASSWORD_MIN:
+        raise click.ClickException(f"Mật khẩu cần ít nhất {PASSWORD_MIN} ký tự.")
+    admin = User(username=username, role="city_admin", ward_id=None)
+    admin.set_name(full_name or username)
+    admin.set_password(password)
+    db.session.add(admin)
+    db.session.flush()
+    audit.record("user_created", admin, role="city_admin", via="shell")
+    db.session.commit()
+    click.echo(f"Đã tạo tài khoản cán bộ Sở KH&CN '{username}' (quản lý mọi phường, xã).")
 
 
 @click.command("demo")

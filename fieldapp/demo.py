@@ -1,4 +1,5 @@
-"""A demo ward with made-up people and a few hundred assists, the same every time it is built."""
+"""A demo city: a ward with made-up people and a few hundred assists, a small commune beside
+it, both in the city's campaign, and the city administrator; the same every time it is built."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ from .vocab import DEFAULT_CATEGORIES, DEFAULT_CONSENT, DEFAULT_STEPS, DIFFICULT
 WARD_NAME = "Phường Thành Đông (demo)"
 OFFICER = ("canbo", "canbo123")
 PASSWORD = "matkhau123"  # every other demo account; it is a demo, never a real ward
+CITY_ADMIN = "so_khcn"
+SECOND_WARD = "Xã An Lạc (demo)"
+SECOND_OFFICER = "canbo_anlac"
+SECOND_UNITS = ["Thôn Đông", "Thôn Tây", "Thôn Nam"]
 SEED = 20251011
 RESIDENTIAL_UNITS = 12
 STARTS, ENDS, DUE = date(2025, 10, 11), date(2025, 11, 11), date(2025, 11, 12)
@@ -98,6 +103,8 @@ def sign_in_text(ward: Ward) -> str:
             f"  Thành viên Tổ CNSCĐ:      tv1a, tv1b / {PASSWORD}   (… tv{RESIDENTIAL_UNITS}b)",
             f"  Cán bộ cơ quan:           coquan1 / {PASSWORD}",
             f"  Cán bộ trường học:        truong1 / {PASSWORD}",
+            f"  Cán bộ Sở KH&CN:          {CITY_ADMIN} / {PASSWORD}   (mọi phường, xã)",
+            f"  Cán bộ xã An Lạc:         {SECOND_OFFICER} / {PASSWORD}",
             "Mật khẩu dùng chung chỉ vì đây là dữ liệu mẫu; đừng dùng cho phường thật.",
         ]
     )
@@ -118,7 +125,9 @@ def build_demo() -> str:
             + "). Hãy dùng một cơ sở dữ liệu trống cho bản demo."
         )
     rng = random.Random(SEED)
-    ward = _build(rng)
+    ward, campaign = _build(rng)
+    _second_ward(random.Random(SEED + 1), campaign)
+    _city_admin()
     db.session.commit()
     return "Đã tạo dữ liệu mẫu.\n" + sign_in_text(ward)
 
@@ -127,6 +136,9 @@ def _demo_usernames() -> list[str]:
     names = [OFFICER[0]]
     for n in range(1, RESIDENTIAL_UNITS + 1):
         names += [f"totruong{n}", f"tv{n}a", f"tv{n}b", f"tv{n}c"]
+    names += [SECOND_OFFICER, CITY_ADMIN]
+    for n in range(1, len(SECOND_UNITS) + 1):
+        names += [f"anlac_tt{n}", f"anlac_tv{n}a", f"anlac_tv{n}b"]
     return names + [username for _, _, username in AGENCIES + SCHOOLS]
 
 
@@ -136,8 +148,15 @@ def _person(rng: random.Random, gender: str | None = None) -> tuple[str, str]:
     return f"{family} {rng.choice(MIDDLE[gender])} {rng.choice(GIVEN[gender])}", gender
 
 
-def _user(username: str, role: str, ward: Ward, unit: Unit | None, name: str, pw: str) -> User:
-    user = User(username=username, role=role, ward_id=ward.id, unit_id=unit.id if unit else None)
+def _user(
+    username: str, role: str, ward: Ward | None, unit: Unit | None, name: str, pw: str
+) -> User:
+    user = User(
+        username=username,
+        role=role,
+        ward_id=ward.id if ward else None,
+        unit_id=unit.id if unit else None,
+    )
     user.set_name(name)
     user.password_hash = pw
     db.session.add(user)
@@ -154,12 +173,13 @@ def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def _build(rng: random.Random) -> Ward:
-    ward = Ward(name=WARD_NAME, unit_label="Tổ dân phố")
+def _build(rng: random.Random) -> tuple[Ward, Campaign]:
+    ward = Ward(name=WARD_NAME, code="DEMO-01", kind="ward", unit_label="Tổ dân phố")
     db.session.add(ward)
     db.session.flush()
+    # The city's campaign (no ward): every ward of the demo city takes part in it.
     campaign = Campaign(
-        ward_id=ward.id,
+        ward_id=None,
         name="Công dân số Hải Phòng – sử dụng thông minh, sống an toàn",
         starts_on=STARTS,
         ends_on=ENDS,
@@ -204,6 +224,16 @@ def _build(rng: random.Random) -> Ward:
         _user(username, "reporter", ward, unit, _person(rng)[0], shared_hash)
     db.session.flush()
 
+    devices = _devices(rng, loggers)
+    _assists(rng, campaign, loggers, devices)
+    _last_seen(devices)
+    _difficulties(rng, campaign, loggers, devices, officer)
+    _unit_reports(campaign, agencies[0], schools[0])
+    audit.record("demo_created", ward, ward_id=ward.id)
+    return ward, campaign
+
+
+def _devices(rng: random.Random, loggers: list[tuple[User, Unit]]) -> dict[int, Device]:
     devices = {}
     for user, _ in loggers:
         token = hashlib.sha256(f"demo-device-{user.username}".encode()).hexdigest()
@@ -215,16 +245,54 @@ def _build(rng: random.Random) -> Ward:
         )
     db.session.add_all(devices.values())
     db.session.flush()
+    return devices
 
-    _assists(rng, campaign, loggers, devices)
+
+def _last_seen(devices: dict[int, Device]) -> None:
     for device in devices.values():  # a phone was last seen when it last sent something
         device.last_seen_at = db.session.scalar(
             sa.select(sa.func.max(Assist.received_at)).where(Assist.device_id == device.id)
         )
-    _difficulties(rng, campaign, loggers, devices, officer)
-    _unit_reports(campaign, agencies[0], schools[0])
+
+
+def _second_ward(rng: random.Random, campaign: Campaign) -> Ward:
+    """A small commune in the same city campaign, with its own officer, villages and log."""
+    ward = Ward(name=SECOND_WARD, code="DEMO-02", kind="commune", unit_label="Thôn")
+    db.session.add(ward)
+    db.session.flush()
+    units = [Unit(ward_id=ward.id, kind="residential", name=name) for name in SECOND_UNITS]
+    db.session.add_all(units)
+    db.session.flush()
+    for unit in units:
+        db.session.add(
+            Target(unit_id=unit.id, campaign_id=campaign.id, value=rng.randrange(40, 81, 5))
+        )
+    shared_hash = generate_password_hash(PASSWORD)
+    officer = _user(SECOND_OFFICER, "officer", ward, None, _person(rng)[0], shared_hash)
+    loggers: list[tuple[User, Unit]] = []
+    for n, unit in enumerate(units, start=1):
+        loggers.append(
+            (_user(f"anlac_tt{n}", "group_head", ward, unit, _person(rng)[0], shared_hash), unit)
+        )
+        for letter in "ab":
+            member = _user(
+                f"anlac_tv{n}{letter}", "member", ward, unit, _person(rng)[0], shared_hash
+            )
+            loggers.append((member, unit))
+    db.session.flush()
+    devices = _devices(rng, loggers)
+    _assists(rng, campaign, loggers, devices, count=(50, 70))
+    _last_seen(devices)
+    _difficulties(rng, campaign, loggers, devices, officer, count=3)
     audit.record("demo_created", ward, ward_id=ward.id)
     return ward
+
+
+def _city_admin() -> User:
+    """The Department's account: sees wards and the city campaign, never residents."""
+    return _user(
+        CITY_ADMIN, "city_admin", None, None, "Đinh Thị Quỳnh", generate_password_hash(PASSWORD)
+    )
 
 
 def _campaign_day(rng: random.Random) -> date:
@@ -250,9 +318,10 @@ def _assists(
     campaign: Campaign,
     loggers: list[tuple[User, Unit]],
     devices: dict[int, Device],
+    count: tuple[int, int] = (380, 440),
 ) -> None:
     categories = list(CATEGORY_WEIGHTS)
-    for _ in range(rng.randint(380, 440)):
+    for _ in range(rng.randint(*count)):
         user, unit = rng.choice(loggers)
         category = rng.choices(categories, weights=list(CATEGORY_WEIGHTS.values()))[0]
         name, gender = _person(rng)
@@ -266,7 +335,7 @@ def _assists(
         )
         base = {
             "record_id": _uuid(rng),
-            "ward_id": campaign.ward_id,
+            "ward_id": unit.ward_id,
             "campaign_id": campaign.id,
             "unit_id": unit.id,
             "user_id": user.id,
@@ -312,9 +381,10 @@ def _difficulties(
     loggers: list[tuple[User, Unit]],
     devices: dict[int, Device],
     officer: User,
+    count: int = 10,
 ) -> None:
     kinds = list(DIFFICULTY_KINDS)
-    for index in range(10):
+    for index in range(count):
         user, unit = rng.choice(loggers)
         kind = kinds[index % len(kinds)]
         recorded = _utc(_campaign_day(rng), rng.randrange(8, 19), rng.randrange(0, 60))
@@ -324,7 +394,7 @@ def _difficulties(
                 record_id=_uuid(rng),
                 rev=1,
                 is_current=True,
-                ward_id=campaign.ward_id,
+                ward_id=unit.ward_id,
                 campaign_id=campaign.id,
                 unit_id=unit.id,
                 user_id=user.id,

@@ -30,7 +30,7 @@ from wtforms.widgets import TextInput
 
 from .text import fmt_date, nfc, normalise_phone, parse_date
 from .unit_import import parse_count
-from .vocab import RESIDENTIAL_LABELS, ROLES, UNIT_KINDS
+from .vocab import RESIDENTIAL_LABELS, UNIT_KINDS, WARD_KINDS, WARD_ROLES
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,60}$")
 PASSWORD_MIN = 8
@@ -148,6 +148,18 @@ class CampaignForm(FlaskForm):
             )
 
 
+class UnitLabelForm(FlaskForm):
+    """The ward's own setting when the campaign is the city's."""
+
+    unit_label = CampaignForm.unit_label
+
+
+class CityCampaignForm(CampaignForm):
+    """The city's campaign: the same fields, but no ward setting (each ward keeps its own)."""
+
+    unit_label = None
+
+
 def kind_choices(unit_label: str) -> list[SelectChoice]:
     """Unit kinds with the residential one named as the ward names it."""
     return choices(
@@ -188,7 +200,7 @@ class PersonForm(FlaskForm):
         ],
     )
     phone = StringField("Số điện thoại (không bắt buộc)", filters=[_strip])
-    role = SelectField("Vai trò", choices=choices(ROLES.items()), default="member")
+    role = SelectField("Vai trò", choices=choices(WARD_ROLES.items()), default="member")
     unit_id = SelectField("Đơn vị", choices=choices([("", "— Không thuộc đơn vị nào —")]))
     password = PasswordField("Mật khẩu ban đầu")
 
@@ -208,6 +220,41 @@ class PersonForm(FlaskForm):
             raise ValidationError(f"Mật khẩu cần ít nhất {PASSWORD_MIN} ký tự.")
         if field.data and len(field.data) > 200:
             raise ValidationError("Mật khẩu dài quá 200 ký tự.")
+
+
+class OfficerForm(PersonForm):
+    """A ward officer's account made by the city: the person form without phone, role, unit."""
+
+    phone = None
+    role = None
+    unit_id = None
+
+
+class WardForm(FlaskForm):
+    code = StringField(
+        "Mã",
+        filters=[lambda v: v.strip().upper() if isinstance(v, str) else v],
+        validators=[DataRequired("Vui lòng nhập mã (ví dụ mã đơn vị hành chính).")],
+    )
+    name = StringField(
+        "Tên",
+        filters=[_nfc],
+        validators=[
+            DataRequired("Vui lòng nhập tên phường, xã hoặc đặc khu."),
+            Length(max=120, message="Tên dài quá 120 ký tự."),
+        ],
+    )
+    kind = SelectField("Loại", choices=choices(WARD_KINDS.items()), default="ward")
+    unit_label = SelectField(
+        "Tên gọi khu dân cư",
+        choices=choices((label, label) for label in RESIDENTIAL_LABELS),
+    )
+
+    def validate_code(self, field: StringField) -> None:
+        if not re.match(r"^[A-Z0-9._-]{1,20}$", field.data or ""):
+            raise ValidationError(
+                "Mã gồm tối đa 20 ký tự: chữ không dấu, số, dấu chấm, gạch dưới hoặc gạch ngang."
+            )
 
 
 class PasswordResetForm(FlaskForm):

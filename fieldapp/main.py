@@ -17,6 +17,7 @@ HOME_BY_ROLE = {
     "group_head": "reports.unit",
     "member": "field.shell",
     "reporter": "reports.unit_report",
+    "city_admin": "city.index",
 }
 
 

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .text import fold, nfc, resident_key_for, utcnow
-from .vocab import DEFAULT_CATEGORIES, DEFAULT_STEPS, UNIT_KINDS
+from .vocab import DEFAULT_CATEGORIES, DEFAULT_STEPS, UNIT_KINDS, WARD_KINDS
 
 
 class Ward(db.Model):
@@ -23,28 +23,38 @@ class Ward(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
+    kind: Mapped[str] = mapped_column(sa.String(20), default="ward", server_default="ward")
     # The word the ward uses for a residential unit: Tổ dân phố, Khu dân cư or Thôn.
     unit_label: Mapped[str] = mapped_column(sa.String(40), default="Tổ dân phố")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     campaigns: Mapped[list[Campaign]] = relationship(back_populates="ward")
 
+    @property
+    def kind_label(self) -> str:
+        return WARD_KINDS.get(self.kind, self.kind)
+
     def current_campaign(self) -> Campaign | None:
-        """The campaign field records are counted in: the latest active one."""
+        """The campaign field records are counted in: the latest active one of the ward's own
+        and the city's (ward_id NULL), which every ward takes part in."""
         return db.session.scalar(
             sa.select(Campaign)
-            .where(Campaign.ward_id == self.id, Campaign.active)
+            .where(sa.or_(Campaign.ward_id == self.id, Campaign.ward_id.is_(None)), Campaign.active)
             .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
             .limit(1)
         )
 
 
 class Campaign(db.Model):
-    """A campaign (Đợt / Cuộc thi): dates, contest link, the steps and categories it counts."""
+    """A campaign (Đợt / Cuộc thi): dates, contest link, the steps and categories it counts.
+
+    A campaign without a ward is the city's: defined once by the city administrator, every
+    ward takes part in it with its own units, targets and records.
+    """
 
     __tablename__ = "campaigns"
     id: Mapped[int] = mapped_column(primary_key=True)
-    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("wards.id"), index=True)
+    ward_id: Mapped[int | None] = mapped_column(sa.ForeignKey("wards.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     starts_on: Mapped[date]
     ends_on: Mapped[date]
@@ -61,7 +71,11 @@ class Campaign(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    ward: Mapped[Ward] = relationship(back_populates="campaigns")
+    ward: Mapped[Ward | None] = relationship(back_populates="campaigns")
+
+    @property
+    def is_city(self) -> bool:
+        return self.ward_id is None
 
     @property
     def step_keys(self) -> list[str]:

@@ -324,6 +324,7 @@ def purge(today: date, campaign_id: int | None = None, dry_run: bool = False) ->
             item.revisions = db.session.scalar(sa.select(sa.func.count()).where(in_campaign)) or 0
             item.participants = db.session.scalar(sa.select(sa.func.count()).where(in_lists)) or 0
         else:
+            per_ward = _per_ward(in_campaign, in_lists) if campaign.is_city else {}
             _unlink_resident_keys(in_campaign, Assist.campaign_id == campaign.id)
             result = db.session.execute(
                 sa.update(Assist)
@@ -347,9 +348,47 @@ def purge(today: date, campaign_id: int | None = None, dry_run: bool = False) ->
                     records=item.records,
                     revisions=item.revisions,
                     participants=item.participants,
+                    **({"city": True} if campaign.is_city else {}),
+                )
+            # A city campaign's purge is also told to each ward, in the ward's own trail.
+            for ward_id, (records, revisions, participants) in sorted(per_ward.items()):
+                audit.record(
+                    "campaign_purged",
+                    campaign,
+                    ward_id=ward_id,
+                    records=records,
+                    revisions=revisions,
+                    participants=participants,
+                    city=True,
                 )
         done.append(item)
     return done
+
+
+def _per_ward(in_campaign: Any, in_lists: Any) -> dict[int, tuple[int, int, int]]:
+    """ward id -> (records, revisions, participant lines) a purge is about to clear."""
+    found: dict[int, list[int]] = {}
+    rows = db.session.execute(
+        sa.select(
+            Assist.ward_id,
+            sa.func.count(sa.distinct(Assist.record_id)),
+            sa.func.count(),
+        )
+        .where(in_campaign)
+        .group_by(Assist.ward_id)
+    )
+    for ward_id, records, revisions in rows:
+        found.setdefault(ward_id, [0, 0, 0])[:2] = [records, revisions]
+    rows = db.session.execute(
+        sa.select(Unit.ward_id, sa.func.count(Participant.id))
+        .join(UnitReport, UnitReport.id == Participant.report_id)
+        .join(Unit, Unit.id == UnitReport.unit_id)
+        .where(in_lists)
+        .group_by(Unit.ward_id)
+    )
+    for ward_id, participants in rows:
+        found.setdefault(ward_id, [0, 0, 0])[2] = participants
+    return {ward_id: (r, v, p) for ward_id, (r, v, p) in found.items()}
 
 
 # --- backup ------------------------------------------------------------------------------------

@@ -86,6 +86,11 @@ def _where(model: type, user: User) -> Any:
     """The condition a row of `model` must meet to be visible to `user`."""
     role = user.role
     in_ward = user.ward_id
+    if role == "city_admin":
+        # The city sees wards and their officer accounts, never a ward's records or residents.
+        if model is User:
+            return sa.or_(User.role == "officer", User.id == user.id)
+        return sa.false()
     if model in (Assist, Difficulty):
         return {
             "officer": model.ward_id == in_ward,

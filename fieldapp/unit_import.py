@@ -121,6 +121,68 @@ def _delimiter(first_line: str) -> str:
     return ";" if first_line.count(";") > first_line.count(",") else ","
 
 
+@dataclass
+class CsvTable:
+    """The data lines of an uploaded CSV: (line number, cells), and the header's columns."""
+
+    columns: dict[str, int] = field(default_factory=dict)
+    lines: list[tuple[int, list[str]]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def header_key(cell: str) -> str:
+    """A header cell accent-folded, with "_" read as a space: "Chỉ_tiêu" -> "chi tieu"."""
+    return " ".join(fold(cell).replace("_", " ").split())
+
+
+def read_csv(
+    data: bytes, headers: dict[str, str], required: list[tuple[str, str]], example: str
+) -> CsvTable:
+    """Read an uploaded CSV (UTF-8 with or without BOM, comma or semicolon) into lines.
+
+    `headers` maps header_key() of a header cell to a column name; `required` lists the
+    (column, word to show) that must be there; `example` is the header line to suggest.
+    Blank lines are skipped; at most MAX_LINES lines are read.
+    """
+    table = CsvTable()
+    text = decode(data)
+    if text is None:
+        table.errors.append(MSG_NOT_UTF8)
+        return table
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        table.errors.append("Tệp trống.")
+        return table
+    first_line = text.splitlines()[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    try:
+        header = next(reader)
+    except csv.Error:
+        table.errors.append("Dòng 1: không đọc được dòng tiêu đề.")
+        return table
+    for index, cell in enumerate(header):
+        column = headers.get(header_key(cell))
+        if column and column not in table.columns:
+            table.columns[column] = index
+    missing = [label for key, label in required if key not in table.columns]
+    if missing:
+        table.errors.append(
+            "Dòng 1: thiếu cột " + ", ".join(missing) + f". Dòng đầu tiên phải là: {example}"
+        )
+        return table
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if line > MAX_LINES:
+                table.errors.append(f"Tệp quá dài: tối đa {MAX_LINES} dòng mỗi lần.")
+                break
+            if any(cell.strip() for cell in cells):
+                table.lines.append((line, cells))
+    except csv.Error:
+        table.errors.append(f"Dòng {reader.line_num}: không đọc được (dấu ngoặc kép chưa đóng?).")
+    return table
+
+
 def parse_units_csv(data: bytes, existing: dict[str, str] | None = None) -> ParseResult:
     """Check a units CSV line by line.
 
@@ -129,51 +191,17 @@ def parse_units_csv(data: bytes, existing: dict[str, str] | None = None) -> Pars
     """
     result = ParseResult()
     existing = existing or {}
-    text = decode(data)
-    if text is None:
-        result.errors.append(MSG_NOT_UTF8)
-        return result
-    text = text.lstrip("\ufeff")
-    if not text.strip():
-        result.errors.append("Tệp trống.")
-        return result
-    first_line = text.splitlines()[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
-    try:
-        header = next(reader)
-    except csv.Error:
-        result.errors.append("Dòng 1: không đọc được dòng tiêu đề.")
-        return result
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        column = HEADERS.get(" ".join(fold(cell).replace("_", " ").split()))
-        if column and column not in columns:
-            columns[column] = index
-    missing = [label for key, label in (("name", "ten"), ("kind", "loai")) if key not in columns]
-    if missing:
-        result.errors.append(
-            "Dòng 1: thiếu cột " + ", ".join(missing) + ". Dòng đầu tiên phải là: ten,loai,chi_tieu"
-        )
-        return result
-
+    table = read_csv(data, HEADERS, [("name", "ten"), ("kind", "loai")], "ten,loai,chi_tieu")
     seen: dict[str, int] = {}
-    try:
-        for cells in reader:
-            line = reader.line_num
-            if line > MAX_LINES:
-                result.errors.append(f"Tệp quá dài: tối đa {MAX_LINES} dòng mỗi lần.")
-                break
-            if not any(cell.strip() for cell in cells):
-                continue
-            _check_line(line, cells, columns, seen, existing, result)
-    except csv.Error:
-        result.errors.append(f"Dòng {reader.line_num}: không đọc được (dấu ngoặc kép chưa đóng?).")
+    for line, cells in table.lines:
+        _check_line(line, cells, table.columns, seen, existing, result)
+    result.errors.extend(table.errors)
     if not result.rows and not result.errors:
         result.errors.append("Tệp không có dòng dữ liệu nào.")
     return result
 
 
-def _cell(cells: list[str], columns: dict[str, int], column: str) -> str:
+def cell(cells: list[str], columns: dict[str, int], column: str) -> str:
     index = columns.get(column)
     if index is None or index >= len(cells):
         return ""
@@ -189,9 +217,9 @@ def _check_line(
     result: ParseResult,
 ) -> None:
     errors = []
-    name = nfc(_cell(cells, columns, "name"))
-    kind_text = _cell(cells, columns, "kind")
-    target_text = _cell(cells, columns, "target")
+    name = nfc(cell(cells, columns, "name"))
+    kind_text = cell(cells, columns, "kind")
+    target_text = cell(cells, columns, "target")
     kind = parse_kind(kind_text) if kind_text else None
     target = parse_count(target_text) if target_text else None
     if not name:

@@ -5,9 +5,19 @@ ROLES = {
     "group_head": "Tổ trưởng",
     "member": "Thành viên Tổ CNSCĐ",
     "reporter": "Cán bộ cơ quan, trường học",
+    "city_admin": "Cán bộ Sở KH&CN",
 }
+# The roles a ward gives its own people (the city administrator belongs to no ward).
+WARD_ROLES = {key: label for key, label in ROLES.items() if key != "city_admin"}
 # Roles that log assists from a phone (a group head is often also a member).
 FIELD_ROLES = ("member", "group_head")
+
+# What a tenant of the city is: a ward, a commune or a special zone.
+WARD_KINDS = {
+    "ward": "Phường",
+    "commune": "Xã",
+    "special_zone": "Đặc khu",
+}
 
 UNIT_KINDS = {
     "residential": "Tổ dân phố",

@@ -26,9 +26,21 @@ def test_demo_command_runs_twice_and_builds_the_promised_ward(runner, monkeypatc
     assert second.exit_code == 0, second.output
     assert "đã có sẵn" in second.output
 
-    (ward,) = db.session.scalars(sa.select(Ward)).all()
+    ward, second = db.session.scalars(sa.select(Ward).order_by(Ward.id)).all()
     assert ward.name == "Phường Thành Đông (demo)" and ward.unit_label == "Tổ dân phố"
+    assert (second.name, second.kind, second.unit_label) == ("Xã An Lạc (demo)", "commune", "Thôn")
     campaign = ward.current_campaign()
+    # Both wards take part in the city's campaign, each with its own records.
+    assert campaign.is_city and second.current_campaign() == campaign
+    for one in (ward, second):
+        ward_units = sa.select(Unit.id).where(Unit.ward_id == one.id)
+        assert count(sa.select(Assist).where(Assist.ward_id == one.id)) > 0
+        assert (
+            count(
+                sa.select(Assist).where(Assist.ward_id == one.id, ~Assist.unit_id.in_(ward_units))
+            )
+            == 0
+        )
     assert (campaign.starts_on.isoformat(), campaign.report_due.isoformat()) == (
         "2025-10-11",
         "2025-11-12",
@@ -36,7 +48,7 @@ def test_demo_command_runs_twice_and_builds_the_promised_ward(runner, monkeypatc
     assert campaign.consent().text == DEFAULT_CONSENT
     assert count(sa.select(ConsentText)) == 1 and count(sa.select(Campaign)) == 1
 
-    units = db.session.scalars(sa.select(Unit)).all()
+    units = db.session.scalars(sa.select(Unit).where(Unit.ward_id == ward.id)).all()
     kinds = [u.kind for u in units]
     assert (kinds.count("residential"), kinds.count("agency"), kinds.count("school")) == (12, 2, 2)
     for unit in units:
@@ -48,14 +60,15 @@ def test_demo_command_runs_twice_and_builds_the_promised_ward(runner, monkeypatc
         else:
             assert count(sa.select(User).where(User.unit_id == unit.id, User.role == "reporter"))
 
-    records = count(sa.select(Assist.record_id).distinct())
+    records = count(sa.select(Assist.record_id).where(Assist.ward_id == ward.id).distinct())
     assert records >= 300
     current = db.session.execute(
         sa.select(Assist.record_id, sa.func.count())
         .where(Assist.is_current)
         .group_by(Assist.record_id)
     ).all()
-    assert len(current) == records and all(n == 1 for _, n in current)
+    assert len(current) == count(sa.select(Assist.record_id).distinct())
+    assert all(n == 1 for _, n in current)
     assert count(sa.select(Assist).where(Assist.rev == 2)) > 0  # a few corrections
     assert count(sa.select(Assist).where(Assist.voided, Assist.is_current)) > 0  # a few voided
     assert count(sa.select(Assist).where(~Assist.consent)) == 0
@@ -63,7 +76,9 @@ def test_demo_command_runs_twice_and_builds_the_promised_ward(runner, monkeypatc
         assert campaign.starts_on.isoformat() <= assist.recorded_at.date().isoformat()
         assert assist.received_at > assist.recorded_at
         assert assist.steps.startswith(",installed,")
-    difficulties = db.session.scalars(sa.select(Difficulty)).all()
+    difficulties = db.session.scalars(
+        sa.select(Difficulty).where(Difficulty.ward_id == ward.id)
+    ).all()
     assert 8 <= len(difficulties) <= 12
     assert any(d.resolved_at for d in difficulties) and any(not d.resolved_at for d in difficulties)
 
@@ -72,6 +87,15 @@ def test_demo_command_runs_twice_and_builds_the_promised_ward(runner, monkeypatc
         client.post("/login", data={"username": "canbo", "password": "canbo123"}).status_code == 302
     )
     assert client.get("/admin/units").status_code == 200
+    client.post("/logout")
+    assert "so_khcn / matkhau123" in first.output and "canbo_anlac" in first.output
+    client.post("/login", data={"username": "so_khcn", "password": "matkhau123"})
+    city_home = client.get("/", follow_redirects=True)
+    assert city_home.request.path == "/city/"
+    assert "Xã An Lạc (demo)" in city_home.get_data(as_text=True)
+    client.post("/logout")
+    client.post("/login", data={"username": "canbo_anlac", "password": "matkhau123"})
+    assert "Xã An Lạc (demo)" in client.get("/admin/", follow_redirects=True).get_data(as_text=True)
 
 
 def test_demo_is_reproducible(app, backend):

@@ -20,10 +20,19 @@ import sqlalchemy as sa
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, Device, Difficulty
 from fieldapp.text import utcnow
+from tests.world import add_campaign
 
 LOGIN = "login"
 ALLOWED = "allowed"
-ROLES = ("anonymous", "officer", "group_head", "member", "reporter", "other_officer")
+ROLES = (
+    "anonymous",
+    "officer",
+    "group_head",
+    "member",
+    "reporter",
+    "other_officer",
+    "city_admin",
+)
 # Role name in this table -> key of tests.world.World.users.
 WORLD_USER = {
     "officer": "officer",
@@ -31,6 +40,7 @@ WORLD_USER = {
     "member": "member",
     "reporter": "reporter",
     "other_officer": "other_officer",
+    "city_admin": "city_admin",
 }
 
 # Routes that need no role: open to everyone, or authenticated by a Bearer token and
@@ -75,7 +85,13 @@ def officer(ok: int | str = 200, row: bool = False) -> dict[str, int | str]:
     return allow("officer", ok=ok, row=row)
 
 
-SIGNED_IN = ("officer", "group_head", "member", "reporter", "other_officer")
+SIGNED_IN = ("officer", "group_head", "member", "reporter", "other_officer", "city_admin")
+
+
+def city(ok: int | str = 200) -> dict[str, int | str]:
+    """The city administrator's screens: nobody of a ward may open them."""
+    return allow("city_admin", ok=ok)
+
 
 TABLE: list[Case] = [
     # --- sign-out
@@ -84,6 +100,8 @@ TABLE: list[Case] = [
     Case("GET", "/admin/", officer()),
     Case("GET", "/admin/campaign", officer()),
     Case("POST", "/admin/campaign", officer()),  # an incomplete form is shown again
+    Case("GET", "/admin/campaign/new", officer()),
+    Case("POST", "/admin/campaign/new", officer()),
     Case("GET", "/admin/units", officer()),
     Case("GET", "/admin/units/new", officer()),
     Case("POST", "/admin/units/new", officer()),
@@ -134,6 +152,25 @@ TABLE: list[Case] = [
     # without a resident goes back to the search with a message.
     Case("GET", "/privacy/", officer()),
     Case("POST", "/privacy/erase", officer(302)),
+    # --- the city administrator (tests/test_city.py): wards, their officers, city campaigns.
+    # An incomplete form is shown again (200). {ward} is ward A; {city_campaign} the city's.
+    Case("GET", "/city/", city()),
+    Case("GET", "/city/wards/new", city()),
+    Case("POST", "/city/wards/new", city()),
+    Case("GET", "/city/wards/{ward}", city()),
+    Case("POST", "/city/wards/{ward}", city(ALLOWED)),
+    Case("GET", "/city/wards/{ward}/officers/new", city()),
+    Case("POST", "/city/wards/{ward}/officers/new", city()),
+    Case("GET", "/city/wards/import", city()),
+    Case("POST", "/city/wards/import", city()),
+    Case("GET", "/city/wards/sample.csv", city()),
+    Case("GET", "/city/campaigns/new", city()),
+    Case("POST", "/city/campaigns/new", city()),
+    Case("GET", "/city/campaigns/{city_campaign}", city()),
+    Case("POST", "/city/campaigns/{city_campaign}", city()),
+    # A ward's own campaign is not the city's to open or edit.
+    Case("GET", "/city/campaigns/{campaign}", city(404)),
+    Case("POST", "/city/campaigns/{campaign}", city(404)),
 ]
 
 
@@ -161,6 +198,9 @@ def ids(world) -> dict[str, int]:
         kind="other",
         text="Chưa rõ cách đăng ký",
     )
+    city_campaign = add_campaign(None)
+    city_campaign.name = "Cuộc thi của thành phố"
+    city_campaign.active = False  # ward A's current campaign stays world.campaign
     db.session.add_all([device, difficulty])
     db.session.commit()
     return {
@@ -168,6 +208,9 @@ def ids(world) -> dict[str, int]:
         "person": member.id,
         "device": device.id,
         "difficulty": difficulty.id,
+        "ward": world.ward.id,
+        "campaign": world.campaign.id,
+        "city_campaign": city_campaign.id,
     }
 
 
@@ -242,7 +285,15 @@ def test_a_fetch_without_a_session_gets_401_json_not_a_login_page(client, world,
 def test_every_route_is_in_the_table(app):
     """A route added later must get a row here (or be public on purpose)."""
     adapter = app.url_map.bind("localhost")
-    placeholders = {"unit": 1, "person": 1, "device": 1, "difficulty": 1}
+    placeholders = {
+        "unit": 1,
+        "person": 1,
+        "device": 1,
+        "difficulty": 1,
+        "ward": 1,
+        "campaign": 1,
+        "city_campaign": 1,
+    }
     covered = set()
     for case in TABLE:
         assert set(case.expect) == set(ROLES), f"{case.url}: every role needs an outcome"

@@ -27,7 +27,8 @@ class World:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def add_campaign(ward: Ward) -> Campaign:
+def add_campaign(ward: Ward | None) -> Campaign:
+    """A campaign of `ward`, or the city's (every ward takes part) when `ward` is None."""
     campaign = Campaign(
         ward=ward,
         name="Công dân số Hải Phòng – sử dụng thông minh, sống an toàn",
@@ -44,7 +45,7 @@ def add_campaign(ward: Ward) -> Campaign:
 
 
 def add_user(
-    username: str, role: str, ward: Ward, unit: Unit | None = None, name: str = ""
+    username: str, role: str, ward: Ward | None, unit: Unit | None = None, name: str = ""
 ) -> User:
     user = User(username=username, role=role, ward=ward, unit=unit)
     user.set_name(name or username)
@@ -81,6 +82,8 @@ def build_world() -> World:
         "reporter": add_user("truongthcs", "reporter", ward, units["school"], "Hoàng Văn Sơn"),
         "other_officer": add_user("canbo2", "officer", other, name="Ngô Thị Hạnh"),
         "other_member": add_user("thanhvienlc", "member", other, units["other1"], "Bùi Văn Tâm"),
+        # The city's administrator belongs to no ward.
+        "city_admin": add_user("so_khcn", "city_admin", None, name="Đinh Thị Quỳnh"),
     }
     db.session.commit()
     return World(ward, campaign, units, users, other, other_campaign)

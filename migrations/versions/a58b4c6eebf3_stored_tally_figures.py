@@ -4,7 +4,7 @@ find a batch's residents and names, flagged device times, and a ward's data vers
 The stored figures start empty: the first read of each ward counts them (tally_store.refresh).
 
 Revision ID: a58b4c6eebf3
-Revises: bce9e908d47b
+Revises: c7a1d2e3f405
 Create Date: 2026-11-24 17:18:36.547720
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a58b4c6eebf3'
-down_revision = 'bce9e908d47b'
+down_revision = 'c7a1d2e3f405'
 branch_labels = None
 depends_on = None
 
