@@ -76,9 +76,10 @@ def register_blueprints(app: Flask) -> None:
     from . import privacy_views
 
     app.register_blueprint(privacy_views.bp)  # erasure screens, flask purge/backup
-    from . import city
+    from . import city, city_reports
 
     app.register_blueprint(city.bp)  # the city administrator's wards and campaigns
+    app.register_blueprint(city_reports.bp)  # the Department's roll-up
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -21,7 +21,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from . import tally
+from . import rollup, tally
 from .extensions import db
 from .models import Assist, Campaign, Difficulty, Unit, User
 from .text import mask_phone
@@ -409,3 +409,71 @@ def write_xlsx(sheets: list[Sheet], out: IO[bytes]) -> None:
 def kind_label(kind: str) -> str:
     """The Vietnamese name of a unit kind."""
     return UNIT_KINDS.get(kind, kind)
+
+
+# --- the city's roll-up ------------------------------------------------------------------------
+
+CITY_TOTAL_LABEL = "Tổng cộng toàn thành phố"
+CITY_TOTAL_NOTE = "Dòng tổng cộng là tổng các phường, xã, đặc khu."
+
+
+def wards_sheet(campaign: Campaign, city: rollup.CityFigures) -> Sheet:
+    """One row per ward with its dashboard totals, and the city's total row (their sum)."""
+    steps = campaign.steps
+    header = [
+        "Mã",
+        "Phường, xã, đặc khu",
+        "Loại",
+        "Chỉ tiêu",
+        "Người dân được hỗ trợ",
+        "Lượt hỗ trợ",
+        *[f"{s['label']} (người)" for s in steps],
+        "Lượt thi (Tổ CNSCĐ ghi nhận)",
+        "Hoàn thành bài thi (đơn vị tự báo cáo)",
+        "Lượt thi (đơn vị tự báo cáo)",
+        "Người hoàn thành bài thi",
+        "Tổng lượt thi",
+        "Tiến độ so với chỉ tiêu (%)",
+        "Đơn vị đã có số liệu",
+        "Tổng số đơn vị",
+        "Khó khăn chưa xử lý",
+        "Khó khăn đã xử lý",
+        "Ghi chú",
+    ]
+
+    def line(first: list[Any], w: Any, note: str) -> list[Any]:
+        return [
+            *first,
+            w.target,
+            w.counts.residents,
+            w.counts.assists,
+            *[w.counts.steps.get(s["key"], 0) for s in steps],
+            w.counts.attempts,
+            w.reported_completed,
+            w.reported_attempts,
+            w.completed,
+            w.attempts,
+            w.progress,
+            w.units_with_data,
+            w.units,
+            w.difficulties_open,
+            w.difficulties_resolved,
+            note,
+        ]
+
+    def build() -> Iterator[list[Any]]:
+        for w in city.wards:
+            first = [w.ward.code or "", w.ward.name, w.ward.kind_label]
+            yield line(first, w, "" if w.has_data else "Chưa có số liệu")
+        yield line(["", CITY_TOTAL_LABEL, ""], city.total_line(), CITY_TOTAL_NOTE)
+
+    widths = [10, 30, 12, 10, 12, 10, *[12] * len(steps), 12, 14, 12, 14, 10, 12, 10, 10]
+    widths += [12, 12, 30]
+    return Sheet("Phường, xã", "phuong-xa.csv", header, build(), widths, text_columns={0})
+
+
+def city_difficulties_sheet(city: rollup.CityFigures) -> Sheet:
+    """Difficulties by kind across the city."""
+    header = ["Loại khó khăn", "Chưa xử lý", "Đã xử lý", "Tổng"]
+    rows = [[k.label, k.open, k.resolved, k.total] for k in city.difficulty_kinds]
+    return Sheet("Khó khăn", "kho-khan-thanh-pho.csv", header, iter(rows), [40, 12, 12, 10])

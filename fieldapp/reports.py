@@ -465,7 +465,7 @@ def _record_download(name: str, units: list[Unit]) -> None:
     db.session.commit()
 
 
-def _csv_response(sheet: exports.Sheet, filename: str) -> Response:
+def csv_response(sheet: exports.Sheet, filename: str) -> Response:
     return Response(
         stream_with_context(exports.csv_chunks(sheet)),
         mimetype="text/csv",
@@ -476,7 +476,7 @@ def _csv_response(sheet: exports.Sheet, filename: str) -> Response:
     )
 
 
-def _filename(stem: str, ext: str) -> str:
+def download_name(stem: str, ext: str) -> str:
     return f"{stem}-{local_today().strftime('%Y%m%d')}.{ext}"
 
 
@@ -487,7 +487,7 @@ def units_csv() -> Any:
     campaign, units = _download_scope()
     _record_download("units.csv", units)
     sheet = _units_sheet(campaign, units, _figures(campaign, units))
-    return _csv_response(sheet, _filename("don-vi", "csv"))
+    return csv_response(sheet, download_name("don-vi", "csv"))
 
 
 def _figures(campaign: Campaign, units: list[Unit]) -> tally_store.Figures:
@@ -524,7 +524,7 @@ def assists_csv() -> Any:
     sheet = exports.assists_sheet(
         campaign, [u.id for u in units], mask_phones=current_user.role != "officer"
     )
-    return _csv_response(sheet, _filename("luot-ho-tro", "csv"))
+    return csv_response(sheet, download_name("luot-ho-tro", "csv"))
 
 
 @bp.get("/reports/difficulties.csv")
@@ -534,7 +534,7 @@ def difficulties_csv() -> Any:
     campaign, units = _download_scope()
     _record_download("difficulties.csv", units)
     sheet = exports.difficulties_sheet(campaign, [u.id for u in units])
-    return _csv_response(sheet, _filename("kho-khan", "csv"))
+    return csv_response(sheet, download_name("kho-khan", "csv"))
 
 
 @bp.get("/reports/ward.xlsx")
@@ -551,6 +551,11 @@ def ward_xlsx() -> Any:
         exports.difficulties_sheet(campaign, ids),
         exports.days_sheet(campaign, figures.days),
     ]
+    return xlsx_response(sheets, download_name("bao-cao-phuong", "xlsx"))
+
+
+def xlsx_response(sheets: list[exports.Sheet], filename: str) -> Response:
+    """A workbook of `sheets`, written to a temporary file and streamed from it."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the generator below
     exports.write_xlsx(sheets, spool)
     spool.seek(0)
@@ -564,7 +569,7 @@ def ward_xlsx() -> Any:
         chunks(),
         mimetype=XLSX_TYPE,
         headers={
-            "Content-Disposition": f'attachment; filename="{_filename("bao-cao-phuong", "xlsx")}"',
+            "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "no-store",
         },
     )

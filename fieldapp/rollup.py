@@ -35,9 +35,9 @@ ROLLED_UP = (tally_store.WARD, tally_store.DAY, tally_store.CATEGORY, tally_stor
 
 @dataclass
 class WardLine:
-    """One ward's totals in the city's table."""
+    """One ward's totals in the city's table (the city's own total line has no ward)."""
 
-    ward: Ward
+    ward: Ward | None
     counts: tally.Counts
     reported_completed: int = 0
     reported_attempts: int = 0
@@ -94,6 +94,19 @@ class CityFigures:
     @property
     def wards_reported(self) -> int:
         return sum(1 for w in self.wards if w.has_data)
+
+    def total_line(self) -> WardLine:
+        """The city as one line: every figure the sum of the wards' (a ward of its own)."""
+        total = WardLine(None, self.totals)
+        for w in self.wards:
+            total.reported_completed += w.reported_completed
+            total.reported_attempts += w.reported_attempts
+            total.target += w.target
+            total.units += w.units
+            total.units_with_data += w.units_with_data
+            total.difficulties_open += w.difficulties_open
+            total.difficulties_resolved += w.difficulties_resolved
+        return total
 
 
 def city_figures(campaign: Campaign, wards: list[Ward]) -> CityFigures:
@@ -153,20 +166,19 @@ def refresh_all(campaign: Campaign, ward_ids: list[int]) -> int:
 
     One grouped read of the data versions and the stamps instead of one per ward.
     """
-    versions: dict[int, list[Any]] = defaultdict(lambda: [None, 0, 0, None])
+    # The same parts as tally.data_version(campaign, ward): newest id, erasures, last erasure.
+    versions: dict[int, list[Any]] = defaultdict(lambda: [None, 0, None])
     scope = (Assist.campaign_id == campaign.id, Assist.ward_id.in_(ward_ids))
-    for ward_id, newest, rows in db.session.execute(
-        sa.select(Assist.ward_id, sa.func.max(Assist.id), sa.func.count())
-        .where(*scope)
-        .group_by(Assist.ward_id)
+    for ward_id, newest in db.session.execute(
+        sa.select(Assist.ward_id, sa.func.max(Assist.id)).where(*scope).group_by(Assist.ward_id)
     ):
-        versions[ward_id][:2] = [newest, rows]
+        versions[ward_id][0] = newest
     for ward_id, erased, last in db.session.execute(
         sa.select(Assist.ward_id, sa.func.count(), sa.func.max(Assist.erased_at))
         .where(*scope, Assist.erased_at.is_not(None))
         .group_by(Assist.ward_id)
     ):
-        versions[ward_id][2:] = [erased, last]
+        versions[ward_id][1:] = [erased, last]
     stamps = dict(
         db.session.execute(
             sa.select(TallyState.ward_id, TallyState.stamp).where(

@@ -171,6 +171,10 @@ TABLE: list[Case] = [
     # A ward's own campaign is not the city's to open or edit.
     Case("GET", "/city/campaigns/{campaign}", city(404)),
     Case("POST", "/city/campaigns/{campaign}", city(404)),
+    # --- the Department's roll-up (tests/test_rollup.py)
+    Case("GET", "/city/reports/", city()),
+    Case("GET", "/city/reports/wards.csv", city()),
+    Case("GET", "/city/reports/city.xlsx", city()),
 ]
 
 
