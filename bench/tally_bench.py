@@ -420,6 +420,7 @@ def main() -> None:
         median, p95 = _time_page(client, url, args.runs)
         print(f"{label}: median {median:.0f} ms, 95th percentile {p95:.0f} ms")
     with app.app_context():
+        campaign = db.session.scalar(sa.select(Campaign))
         user = db.session.scalar(sa.select(User).where(User.username == people["head"]))
         batch_times = []
         for _ in range(args.runs):
