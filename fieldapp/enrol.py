@@ -84,6 +84,39 @@ def issue_code(
     return code, row
 
 
+def cancel_code(row: EnrolmentCode, by: User) -> bool:
+    """Cancel an issued code nobody has used: from now on it enrols nothing. Flushes only.
+
+    The code simply expires now, in one UPDATE that matches only an unused, unexpired code, so
+    it cannot undo an enrolment racing with it: of the two, the database lets one win (the
+    claim in enrol_device requires an unexpired code). False, and nothing changed, when the
+    code was already used or had expired.
+    """
+    now = utcnow()
+    cancelled = db.session.execute(
+        sa.update(EnrolmentCode)
+        .where(
+            EnrolmentCode.id == row.id,
+            EnrolmentCode.used_at.is_(None),
+            EnrolmentCode.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(row)
+    if cancelled.rowcount != 1:
+        return False
+    audit.record(
+        "enrol_code_cancelled",
+        row,
+        ward_id=row.user.ward_id,
+        actor_id=by.id,
+        user_id=row.user_id,
+    )
+    db.session.flush()
+    return True
+
+
 def _find_code(code: str) -> EnrolmentCode | None:
     if not _well_formed(code):
         return None
