@@ -138,6 +138,19 @@ def test_healthz_checks_redis_when_it_holds_the_rate_limits(app: Flask, tmp_path
     )
 
 
+def test_sign_in_still_works_and_is_limited_while_redis_is_down(app: Flask, tmp_path: Path) -> None:
+    down = make_app("sqlite", tmp_path, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+                    RATELIMIT_ENABLED=True, FIELDAPP_LOGIN_RATE="3 per minute",
+                    FIELDAPP_RATELIMIT_STORAGE_URI=UNREACHABLE_REDIS)  # fmt: skip
+    client = down.test_client()
+    answers = [
+        client.post("/login", data={"username": "canbo", "password": "sai"}).status_code
+        for _ in range(5)
+    ]
+    assert answers == [200, 200, 200, 429, 429]  # counted in the worker's memory meanwhile
+    assert healthz(down)[0] == 503
+
+
 # ---------------------------------------------------------------- the real server
 
 
@@ -248,7 +261,7 @@ def test_gunicorn_conf_refuses_memory_rate_limits_with_three_workers(
         with pytest.raises(RuntimeError, match="did not start") as error:
             server.start()
         assert "number of worker processes is 3" in str(error.value)
-        assert server.process is not None and server.process.returncode != 0
+        assert server.process is not None and server.process.returncode == 3  # gunicorn halted
     finally:
         server.stop()
 
