@@ -87,10 +87,12 @@ def issue_code(
 def cancel_code(row: EnrolmentCode, by: User) -> bool:
     """Cancel an issued code nobody has used: from now on it enrols nothing. Flushes only.
 
-    The code simply expires now, in one UPDATE that matches only an unused, unexpired code, so
-    it cannot undo an enrolment racing with it: of the two, the database lets one win (the
-    claim in enrol_device requires an unexpired code). False, and nothing changed, when the
-    code was already used or had expired.
+    The code's expiry is set back to the moment it was issued, in one UPDATE that matches only
+    an unused, unexpired code, so of a cancel and an enrolment racing on one code the database
+    lets exactly one win (the claim in enrol_device needs `expires_at > now`, and no enrolment
+    is older than its code; expiring it "now" would not do: a racing enrolment may have read
+    its clock a moment earlier). `expires_at == created_at` is what marks a cancelled code.
+    False, and nothing changed, when the code was already used or had expired.
     """
     now = utcnow()
     cancelled = db.session.execute(
@@ -100,7 +102,7 @@ def cancel_code(row: EnrolmentCode, by: User) -> bool:
             EnrolmentCode.used_at.is_(None),
             EnrolmentCode.expires_at > now,
         )
-        .values(expires_at=now)
+        .values(expires_at=EnrolmentCode.created_at)
         .execution_options(synchronize_session=False)
     )
     db.session.expire(row)

@@ -272,7 +272,9 @@ def test_officer_cancels_an_unused_code_and_its_qr_stops_enrolling_at_once(clien
     page = response.get_data(as_text=True)
     assert "Đã hủy mã QR" in page
     assert f'action="/qr/codes/{row.id}/cancel"' not in page  # nothing left to cancel
-    assert page[page.index('id="thiet-bi"') :].count("Hết hạn</span>") == 1
+    section = page[page.index('id="thiet-bi"') :]
+    assert section.count("Đã hủy</span>") == 1 and "Hết hạn</span>" not in section
+    assert "đã hủy, không dùng được nữa" in section
     event = db.session.scalar(
         sa.select(AuditEvent).where(AuditEvent.action == "enrol_code_cancelled")
     )
