@@ -261,7 +261,10 @@ def test_gunicorn_conf_refuses_memory_rate_limits_with_three_workers(
         with pytest.raises(RuntimeError, match="did not start") as error:
             server.start()
         assert "number of worker processes is 3" in str(error.value)
-        assert server.process is not None and server.process.returncode == 3  # gunicorn halted
+        # gunicorn halted: exit code 3 ("Worker failed to boot"), or 1 when gunicorn 27 meets
+        # two failing workers at once (a second HaltServer raised while handling the first).
+        assert server.process is not None and server.process.returncode in (1, 3)
+        assert "Worker failed to boot" in str(error.value)
     finally:
         server.stop()
 
