@@ -45,7 +45,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 KIND_ORDER = {key: index for index, key in enumerate(UNIT_KINDS)}
 RESIDENT_ROLES = ("group_head", "member")
-PEOPLE_LIMIT = 500
+PEOPLE_PAGE = 100  # people per page of the "Người dùng" screen
 
 
 # ---------------------------------------------------------------- rules (no request inside)
@@ -308,6 +308,23 @@ def new_account_problems(form: PersonForm, role: str) -> list[tuple[str, str]]:
             )
         )
     return problems
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Where a page of a list is: its number, how many pages, how many rows in all."""
+
+    page: int
+    pages: int
+    total: int
+    first: int  # the 1-based position of the page's first row
+
+
+def page_number(raw: str | None, pages: int) -> int:
+    """The page asked for in ?page=, kept within 1..pages (anything else: the first page)."""
+    if not raw or not (raw.isascii() and raw.isdigit()):
+        return 1
+    return min(max(int(raw), 1), pages)
 
 
 def _ward() -> Ward:
@@ -639,18 +656,29 @@ def people() -> Any:
                 User.username.contains(q.lower(), autoescape=True),
             )
         )
-    rows = list(db.session.scalars(query.order_by(User.name_key, User.id).limit(PEOPLE_LIMIT + 1)))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // PEOPLE_PAGE))
+    page = page_number(request.args.get("page"), pages)
+    rows = list(
+        db.session.scalars(
+            query.order_by(User.name_key, User.id)
+            .offset((page - 1) * PEOPLE_PAGE)
+            .limit(PEOPLE_PAGE)
+        )
+    )
     units_by_id = {u.id: u for u in units}
+    filters = {"unit": unit_id, "role": role, "q": q}
     return render_template(
         "admin/people.html",
         ward=ward,
-        people=rows[:PEOPLE_LIMIT],
-        more=len(rows) > PEOPLE_LIMIT,
+        people=rows,
+        paging=Paging(page, pages, total, (page - 1) * PEOPLE_PAGE + 1),
+        page_args={key: value for key, value in filters.items() if value},
         units=units,
         units_by_id=units_by_id,
         unit_choices=_unit_choices(units, ward),
-        devices=_devices_of([u.id for u in rows[:PEOPLE_LIMIT]]),
-        filters={"unit": unit_id, "role": role, "q": q},
+        devices=_devices_of([u.id for u in rows]),
+        filters=filters,
     )
 
 

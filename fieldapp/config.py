@@ -18,9 +18,24 @@ ENV_KEYS = (
     "FIELDAPP_ENROL_CODE_HOURS",
     "FIELDAPP_RATELIMIT_STORAGE_URI",
     "FIELDAPP_TRUSTED_PROXIES",
+    "FIELDAPP_WORKERS",
 )
 
 INSECURE_KEYS = {"", "dev", "changeme", "secret", "change-me"}
+
+# Connection pool per process. A sync gunicorn worker serves one request at a time and holds
+# one connection during it, so 2 kept open is plenty; the overflow covers CLI commands and
+# threads. Worst case on PostgreSQL: workers x (pool_size + max_overflow) connections.
+ENGINE_DEFAULTS: dict[str, Any] = {
+    "pool_pre_ping": True,  # a connection dropped by a PostgreSQL restart is replaced, not used
+    "pool_size": 2,
+    "max_overflow": 4,
+    "pool_timeout": 10,  # seconds to wait for a free connection before an error (never hang)
+    "pool_recycle": 1800,  # seconds; below the idle timeouts of common proxies and firewalls
+}
+# Redis (rate-limit storage): fail within seconds when it is down instead of hanging a worker.
+REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
+SHARED_STORAGES = ("redis://", "rediss://", "redis+sentinel://", "redis+cluster://")
 
 
 class ConfigError(RuntimeError):
@@ -42,7 +57,11 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "FIELDAPP_SYNC_MAX_BYTES": 512 * 1024,
         "FIELDAPP_SYNC_RATE": "120 per minute",
         "FIELDAPP_LOGIN_RATE": "10 per minute",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # How many processes serve the app; gunicorn.conf.py sets it to its worker count.
+        # None: unknown (then production needs a shared rate-limit storage).
+        "FIELDAPP_WORKERS": None,
+        # Merged over ENGINE_DEFAULTS below (keys given here win).
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of one hour
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -67,6 +86,16 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     cfg["FIELDAPP_TRUSTED_PROXIES"] = int(cfg["FIELDAPP_TRUSTED_PROXIES"])
     cfg["SQLALCHEMY_DATABASE_URI"] = database_uri(cfg["DATABASE_URL"])
     cfg["RATELIMIT_STORAGE_URI"] = cfg["FIELDAPP_RATELIMIT_STORAGE_URI"]
+    if cfg["RATELIMIT_STORAGE_URI"].startswith(SHARED_STORAGES):
+        cfg.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_OPTIONS))
+        # Redis down: count in each worker's memory until it is back (looser limits for that
+        # time) rather than answer every sign-in and sync with an error. /healthz says 503.
+        cfg.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    workers = cfg.get("FIELDAPP_WORKERS")
+    cfg["FIELDAPP_WORKERS"] = int(workers) if workers not in (None, "") else None
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        cfg["SQLALCHEMY_DATABASE_URI"], cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+    )
     production = cfg["FIELDAPP_ENV"] == "production" and not cfg.get("TESTING")
     cfg["SESSION_COOKIE_SECURE"] = production
     cfg["REMEMBER_COOKIE_SECURE"] = production
@@ -83,6 +112,36 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
             )
     elif not key:
         cfg["SECRET_KEY"] = development_key(Path(app.instance_path))
+    if production:
+        check_ratelimit_storage(cfg["RATELIMIT_STORAGE_URI"], cfg["FIELDAPP_WORKERS"])
+
+
+def check_ratelimit_storage(uri: str, workers: int | None) -> None:
+    """Production refuses per-process rate-limit counters unless one process serves.
+
+    With memory:// every worker counts sign-in attempts on its own, so N workers allow N times
+    the limit. The rule: in production the storage must be Redis, unless FIELDAPP_WORKERS is 1
+    (gunicorn.conf.py sets it to the real worker count; unset counts as "several").
+    """
+    if uri.startswith(SHARED_STORAGES) or workers == 1:
+        return
+    shown = "unknown" if workers is None else str(workers)
+    raise ConfigError(
+        f"FIELDAPP_RATELIMIT_STORAGE_URI is {uri!r} but the number of worker processes is "
+        f"{shown}: each worker would count sign-in attempts on its own. Set "
+        "FIELDAPP_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 (shared by every worker), or "
+        "run a single worker (gunicorn -c gunicorn.conf.py --workers 1, or FIELDAPP_WORKERS=1)."
+    )
+
+
+def engine_options(uri: str, given: dict[str, Any]) -> dict[str, Any]:
+    """SQLAlchemy engine options: pool defaults for PostgreSQL, the given ones winning."""
+    if not uri.startswith("postgresql"):
+        return {"pool_pre_ping": True, **given}  # SQLite: SQLAlchemy picks its own pool
+    options = {**ENGINE_DEFAULTS, **given}
+    connect_args = {"connect_timeout": 5, **options.get("connect_args", {})}
+    options["connect_args"] = connect_args  # seconds: an unreachable server fails fast
+    return options
 
 
 def database_uri(url: str) -> str:

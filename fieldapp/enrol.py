@@ -84,6 +84,41 @@ def issue_code(
     return code, row
 
 
+def cancel_code(row: EnrolmentCode, by: User) -> bool:
+    """Cancel an issued code nobody has used: from now on it enrols nothing. Flushes only.
+
+    The code's expiry is set back to the moment it was issued, in one UPDATE that matches only
+    an unused, unexpired code, so of a cancel and an enrolment racing on one code the database
+    lets exactly one win (the claim in enrol_device needs `expires_at > now`, and no enrolment
+    is older than its code; expiring it "now" would not do: a racing enrolment may have read
+    its clock a moment earlier). `expires_at == created_at` is what marks a cancelled code.
+    False, and nothing changed, when the code was already used or had expired.
+    """
+    now = utcnow()
+    cancelled = db.session.execute(
+        sa.update(EnrolmentCode)
+        .where(
+            EnrolmentCode.id == row.id,
+            EnrolmentCode.used_at.is_(None),
+            EnrolmentCode.expires_at > now,
+        )
+        .values(expires_at=EnrolmentCode.created_at)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(row)
+    if cancelled.rowcount != 1:
+        return False
+    audit.record(
+        "enrol_code_cancelled",
+        row,
+        ward_id=row.user.ward_id,
+        actor_id=by.id,
+        user_id=row.user_id,
+    )
+    db.session.flush()
+    return True
+
+
 def _find_code(code: str) -> EnrolmentCode | None:
     if not _well_formed(code):
         return None

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, redirect, url_for
+from flask import Blueprint, current_app, jsonify, redirect, url_for
 from flask_login import current_user
 
-from .extensions import db
+from .config import SHARED_STORAGES
+from .extensions import db, limiter
 
 bp = Blueprint("main", __name__)
 
@@ -31,10 +32,20 @@ def home() -> Any:
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    """For a load balancer: 200 when the database answers, 503 when it does not."""
+    """For a load balancer: 200 when every backing service answers, 503 when one does not.
+
+    Checks the database, and Redis when it holds the rate limits (sign-in fails without it).
+    """
+    checks = {"database": "ok"}
     try:
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError:
         db.session.rollback()
-        return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+        checks["database"] = "unreachable"
+    config = current_app.config
+    if config.get("RATELIMIT_ENABLED", True) and config["RATELIMIT_STORAGE_URI"].startswith(
+        SHARED_STORAGES
+    ):
+        checks["ratelimit_storage"] = "ok" if limiter.storage.check() else "unreachable"
+    healthy = all(value == "ok" for value in checks.values())
+    return jsonify(status="ok" if healthy else "error", **checks), 200 if healthy else 503

@@ -249,21 +249,24 @@ class CodeLine:
     """One issued code as the officer's screen lists it."""
 
     row: EnrolmentCode
-    state: str  # used, expired, unused
+    state: str  # used, cancelled, expired, unused
     device: Device | None
 
     @property
     def label(self) -> str:
-        return {"used": "Đã dùng", "expired": "Hết hạn", "unused": "Chưa dùng"}[self.state]
+        labels = {"used": "Đã dùng", "cancelled": "Đã hủy", "expired": "Hết hạn"}
+        return labels.get(self.state, "Chưa dùng")
 
 
 def code_lines(codes: list[EnrolmentCode], now: datetime | None = None) -> list[CodeLine]:
-    """Each code with its state: used (and by which device), expired, or not used yet."""
+    """Each code with its state: used (and by which device), cancelled, expired, not used yet."""
     now = now or utcnow()
     lines = []
     for row in codes:
         if row.used_at is not None:
             state = "used"
+        elif row.expires_at == row.created_at:  # enrol.cancel_code's mark
+            state = "cancelled"
         elif row.expires_at <= now:
             state = "expired"
         else:

@@ -1,7 +1,8 @@
 """QR pages: issue enrolment codes, print enrolment sheets and contest posters, contest images.
 
 Who may do what (tests/test_qr.py and tests/test_roles.py hold it to this):
-- issuing codes, enrolment sheets, a person's codes: the officer, for people of the ward;
+- issuing and cancelling codes, enrolment sheets, a person's codes: the officer, for people of
+  the ward;
 - a unit's poster: the officer (any unit of the ward), a group head or a unit reporter (their
   own unit only: the poster names them as the person to ask);
 - the contest link's PNG/SVG: the officer, group heads and unit reporters of the ward.
@@ -30,7 +31,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
-from . import qr
+from . import enrol, qr
 from .extensions import db
 from .models import EnrolmentCode, Unit, User
 from .qr_commands import enrol_link_command
@@ -144,6 +145,21 @@ def issue(user_id: int) -> Any:
         person=person,
         image=qr.svg_inline(issued.url, f"Mã QR đăng ký thiết bị cho {person.full_name}"),
     )
+
+
+@bp.post("/codes/<int:code_id>/cancel")
+@role_required("officer")
+def cancel(code_id: int) -> Any:
+    """Cancel an issued code nobody used yet: its QR code stops enrolling at once (audited)."""
+    row = get_visible_or_404(EnrolmentCode, code_id)
+    user_id = row.user_id
+    if enrol.cancel_code(row, current_user):
+        db.session.commit()
+        flash("Đã hủy mã QR. Mã này không dùng để đăng ký thiết bị được nữa.", "success")
+    else:
+        db.session.rollback()
+        flash("Mã QR này đã được dùng hoặc đã hết hạn nên không cần hủy.", "error")
+    return redirect(url_for("admin.person_edit", user_id=user_id) + "#thiet-bi")
 
 
 @bp.post("/units/<int:unit_id>/sheet")

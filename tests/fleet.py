@@ -50,42 +50,65 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """gunicorn -k sync -w N over `database_url`, in a process group of its own."""
+    """gunicorn -k sync -w N over `database_url`, in a process group of its own.
 
-    def __init__(self, database_url: str, log: Path, workers: int = 3) -> None:
+    By default the browser tests' WSGI module with the fault tests' options. With `config`
+    (tests/test_ops.py): the production command, `gunicorn -c gunicorn.conf.py app:app`, where
+    `env` holds the app's settings (DATABASE_URL, SECRET_KEY...) as a deployment would.
+    """
+
+    def __init__(
+        self,
+        database_url: str,
+        log: Path,
+        workers: int = 3,
+        config: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
         self.log = log
         self.workers = workers
+        self.config = config
+        self.extra_env = env or {}
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
-    def start(self, wait: float = 30) -> None:
-        env = dict(os.environ)
-        env.update(
-            FIELDAPP_BROWSER_DB=self.database_url,
-            FIELDAPP_ENV="development",
-            PYTHONPATH=str(ROOT),
-        )
-        command = [
+    def command(self) -> list[str]:
+        # gunicorn 27 shares one control socket in $HOME between servers: a test server
+        # killed with SIGKILL must not leave it to (or take it from) another one.
+        common = ["--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)]
+        if self.config is not None:
+            return [
+                str(GUNICORN),
+                "-c",
+                str(self.config),
+                *common,
+                "--no-control-socket",
+                "app:app",
+            ]
+        return [
             str(GUNICORN),
-            "--bind",
-            f"127.0.0.1:{self.port}",
+            *common,
             "--worker-class",
             "sync",
-            "--workers",
-            str(self.workers),
             "--backlog",
             "256",
             "--timeout",
             "60",
-            # gunicorn 27 shares one control socket in $HOME between servers: a test server
-            # killed with SIGKILL must not leave it to (or take it from) another one.
             "--no-control-socket",
             WSGI,
         ]
+
+    def start(self, wait: float = 30) -> None:
+        env = dict(os.environ)
+        if self.config is None:
+            env.update(FIELDAPP_BROWSER_DB=self.database_url, FIELDAPP_ENV="development")
+        else:
+            env["DATABASE_URL"] = self.database_url
+        env.update(self.extra_env, PYTHONPATH=str(ROOT))
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                command,
+                self.command(),
                 cwd=ROOT,
                 env=env,
                 stdout=log,

@@ -339,6 +339,44 @@ def test_search_ignores_accents_and_filters_by_unit_and_role(client, officer):
     assert "Hoàng Văn Sơn" in by_role and "Lê Thị Mai" not in by_role
 
 
+ROW = re.compile(r'<td><a href="/admin/people/(\d+)">')
+
+
+def test_people_are_listed_a_page_at_a_time_with_the_filters_kept(client, officer):
+    ward, unit = officer.ward, officer.units["kdc2"]
+    for n in range(230):
+        add_user(f"tv{n:03d}", "member", ward, unit, f"Đỗ Thị Hằng {n:03d}")
+    add_user("tv_lc", "member", officer.other_ward, officer.units["other1"], "Đỗ Thị Hằng 999")
+    db.session.commit()
+    in_ward = set(db.session.scalars(sa.select(User.id).where(User.ward_id == ward.id)))
+    pages = [client.get(f"/admin/people?page={n}").get_data(as_text=True) for n in (1, 2, 3)]
+    seen = [[int(i) for i in ROW.findall(page)] for page in pages]
+    assert [len(rows) for rows in seen] == [100, 100, len(in_ward) - 200]
+    assert set().union(*map(set, seen)) == in_ward  # every person once, none of the other ward
+    total = len(in_ward)
+    assert f"Người 1–100 trong {total} người · trang 1/3" in pages[0]
+    assert 'href="/admin/people?page=2"' in pages[0] and "Trang trước" not in pages[0]
+    assert 'href="/admin/people?page=1"' in pages[1] and 'href="/admin/people?page=3"' in pages[1]
+    assert f"Người 201–{total} trong {total} người" in pages[2] and "Trang sau" not in pages[2]
+
+    # The search and filters travel with the page links; a page past the end shows the last.
+    url = f"/admin/people?q=do+thi+hang&unit={unit.id}&role=member"
+    first = client.get(url).get_data(as_text=True)
+    assert "Người 1–100 trong 230 người · trang 1/3" in first
+    assert f"/admin/people?page=2&amp;unit={unit.id}&amp;role=member&amp;q=do+thi+hang" in first
+    last = client.get(url + "&page=999").get_data(as_text=True)
+    assert "Người 201–230 trong 230 người · trang 3/3" in last
+    assert "Đỗ Thị Hằng 229" in last and "Đỗ Thị Hằng 999" not in last
+
+
+@pytest.mark.parametrize("raw", ["abc", "0", "-1", "²", "1.5", "9" * 40, ""])
+def test_a_bad_page_number_shows_the_first_page(client, officer, raw):
+    response = client.get("/admin/people", query_string={"page": raw})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Trần Thị Thu" in page and "Trang trước" not in page
+
+
 def test_editing_a_person_is_audited_with_field_names_only(client, officer):
     member = officer.users["member"]
     data = person_data(full_name="Lê Thị Mai Anh", unit_id=str(officer.units["kdc2"].id))

@@ -38,7 +38,9 @@ def test_environment_overrides_instance_config(tmp_path, monkeypatch):
 
 def test_production_cookies_are_secure(tmp_path, monkeypatch):
     monkeypatch.delenv("FIELDAPP_ENV", raising=False)
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite", "SECRET_KEY": "s" * 40})
+    monkeypatch.delenv("FIELDAPP_RATELIMIT_STORAGE_URI", raising=False)
+    settings = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite", "SECRET_KEY": "s" * 40}
+    app = create_app({**settings, "FIELDAPP_WORKERS": 1})  # memory:// is refused otherwise
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

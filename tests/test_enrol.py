@@ -216,3 +216,96 @@ def test_two_phones_racing_on_one_code_enrol_exactly_one(file_app, attempt):
         row = db.session.scalar(sa.select(EnrolmentCode))
         assert row.device_id is not None
         db.session.remove()
+
+
+# ---------------------------------------------------------------- cancelling an unused code
+
+
+def test_a_cancelled_code_enrols_nothing_and_the_cancel_is_audited(world):
+    code, row = _issue(world)
+    officer = world.users["officer"]
+    assert enrol.cancel_code(row, officer) is True
+    db.session.commit()
+    db.session.refresh(row)
+    assert row.expires_at == row.created_at  # the mark of a cancelled code
+    assert enrol.code_status(code) == "expired"
+    assert enrol.code_member_id(code) is None
+    with pytest.raises(enrol.EnrolError) as error:
+        enrol.enrol_device(code, "Máy của Mai")
+    assert error.value.kind == "expired"
+    assert "xin cán bộ phường mã mới" in error.value.reason
+    assert db.session.scalar(sa.select(sa.func.count(Device.id))) == 0
+    event = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "enrol_code_cancelled")
+    )
+    assert (event.actor_id, event.ward_id) == (officer.id, world.ward.id)
+    assert event.target_id == str(row.id) and code not in str(event.detail)
+    # A second cancel changes nothing and records nothing.
+    assert enrol.cancel_code(row, officer) is False
+    db.session.commit()
+    actions = db.session.scalars(sa.select(AuditEvent.action)).all()
+    assert actions.count("enrol_code_cancelled") == 1
+
+
+def test_a_used_or_expired_code_is_not_cancelled(world):
+    officer = world.users["officer"]
+    used, used_row = _issue(world)
+    token, _device = enrol.enrol_device(used, "")
+    db.session.commit()
+    when_used = used_row.used_at
+    assert enrol.cancel_code(used_row, officer) is False
+    db.session.commit()
+    db.session.refresh(used_row)
+    assert used_row.used_at == when_used and enrol.device_for_token(token) is not None
+
+    _code, old = _issue(world, hours=1)
+    old.expires_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    expired_at = old.expires_at
+    assert enrol.cancel_code(old, officer) is False
+    db.session.commit()
+    db.session.refresh(old)
+    assert old.expires_at == expired_at
+    assert not db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "enrol_code_cancelled")
+    )
+
+
+@pytest.mark.parametrize("attempt", range(8))
+def test_a_cancel_racing_an_enrolment_lets_exactly_one_win(file_app, attempt):
+    app, code = file_app
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def cancel() -> None:
+        with app.app_context():
+            row = db.session.scalar(sa.select(EnrolmentCode))
+            officer = db.session.get(type(row.user), row.created_by_id)
+            barrier.wait()
+            outcomes["cancelled"] = enrol.cancel_code(row, officer)
+            db.session.commit()
+            db.session.remove()
+
+    def phone() -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                enrol.enrol_device(code, "")
+                db.session.commit()
+                outcomes["enrolled"] = True
+            except enrol.EnrolError:
+                db.session.rollback()
+                outcomes["enrolled"] = False
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=cancel), threading.Thread(target=phone)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()) == [False, True], outcomes
+    with app.app_context():
+        devices = db.session.scalar(sa.select(sa.func.count(Device.id)))
+        assert devices == (1 if outcomes["enrolled"] else 0)
+        db.session.remove()

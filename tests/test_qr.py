@@ -259,6 +259,58 @@ def test_person_screen_lists_codes_used_by_which_device_unused_and_expired(clien
     assert f'action="/qr/people/{world.users["officer"].id}/issue"' not in people
 
 
+def test_officer_cancels_an_unused_code_and_its_qr_stops_enrolling_at_once(client, world, officer):
+    member = world.users["member"]
+    url = issued_url(issue_page(client, member).get_data(as_text=True))
+    code = code_of(url)
+    row = db.session.scalar(sa.select(EnrolmentCode))
+    html = client.get(f"/admin/people/{member.id}").get_data(as_text=True)
+    assert f'action="/qr/codes/{row.id}/cancel"' in html and "Hủy mã này" in html
+
+    response = client.post(f"/qr/codes/{row.id}/cancel", follow_redirects=True)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Đã hủy mã QR" in page
+    assert f'action="/qr/codes/{row.id}/cancel"' not in page  # nothing left to cancel
+    section = page[page.index('id="thiet-bi"') :]
+    assert section.count("Đã hủy</span>") == 1 and "Hết hạn</span>" not in section
+    assert "đã hủy, không dùng được nữa" in section
+    event = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "enrol_code_cancelled")
+    )
+    assert event.actor_id == officer.id and code not in str(event.detail)
+
+    refused = enrol_with(client, code)
+    assert refused.status_code == 400 and refused.get_json()["error"] == "expired"
+    assert client.get(url).status_code == 410
+    assert count(Device) == 0
+
+    # Cancelling again (or a used code) changes nothing and says why.
+    again = client.post(f"/qr/codes/{row.id}/cancel", follow_redirects=True)
+    assert "đã được dùng hoặc đã hết hạn" in again.get_data(as_text=True)
+    used = code_of(issued_url(issue_page(client, member).get_data(as_text=True)))
+    assert enrol_with(client, used).status_code == 201
+    used_row = db.session.scalar(sa.select(EnrolmentCode).where(EnrolmentCode.used_at.is_not(None)))
+    client.post(f"/qr/codes/{used_row.id}/cancel")
+    db.session.refresh(used_row)
+    assert used_row.device.revoked_at is None and used_row.expires_at > utcnow()
+    actions = db.session.scalars(sa.select(AuditEvent.action)).all()
+    assert actions.count("enrol_code_cancelled") == 1
+
+
+def test_only_the_wards_officer_cancels_a_code(client, world):
+    _code, row = enrol.issue_code(world.users["member"], world.users["officer"])
+    db.session.commit()
+    for who, status in (("other_officer", 404), ("head", 403), ("member", 403)):
+        sign_in(client, world.users[who])
+        assert client.post(f"/qr/codes/{row.id}/cancel").status_code == status
+    sign_in(client, world.users["officer"])
+    assert client.post("/qr/codes/999999/cancel").status_code == 404
+    db.session.refresh(row)
+    assert row.expires_at > utcnow()
+    assert enrol.code_member_id(_code) == world.users["member"].id
+
+
 def test_a_new_code_keeps_other_devices_unless_the_officer_asks(client, world, officer):
     member = world.users["member"]
     first = code_of(issued_url(issue_page(client, member).get_data(as_text=True)))

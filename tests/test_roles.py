@@ -17,6 +17,7 @@ from typing import NamedTuple
 import pytest
 import sqlalchemy as sa
 
+from fieldapp.enrol import issue_code
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, Device, Difficulty
 from fieldapp.text import utcnow
@@ -141,6 +142,7 @@ TABLE: list[Case] = [
     Case("GET", "/qr/", allow("officer", "group_head", "reporter", ok=200)),
     Case("POST", "/qr/people/{person}/issue", officer(row=True)),
     Case("POST", "/qr/units/{unit}/sheet", officer(row=True)),
+    Case("POST", "/qr/codes/{code}/cancel", officer(302, row=True)),  # an unused code
     Case(
         "GET",
         "/qr/poster/{unit}",
@@ -206,8 +208,10 @@ def ids(world) -> dict[str, int]:
     city_campaign.name = "Cuộc thi của thành phố"
     city_campaign.active = False  # ward A's current campaign stays world.campaign
     db.session.add_all([device, difficulty])
+    _code, code_row = issue_code(member, world.users["officer"])
     db.session.commit()
     return {
+        "code": code_row.id,
         "unit": world.units["kdc1"].id,
         "person": member.id,
         "device": device.id,
@@ -297,6 +301,7 @@ def test_every_route_is_in_the_table(app):
         "ward": 1,
         "campaign": 1,
         "city_campaign": 1,
+        "code": 1,
     }
     covered = set()
     for case in TABLE:
