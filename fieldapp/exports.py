@@ -157,7 +157,10 @@ def units_sheet(
 
     widths = [30, 16, 10, 12, 10, *[12] * len(steps), 12, 14, 12, 10, 10, 12, 14, 10, 12]
     widths += [12] * len(cats) + [12, 12, 40]
-    return Sheet("Đơn vị", "don-vi.csv", header, build(), widths, note=TOTAL_NOTE)
+    # Built now, not streamed: a few hundred rows read from ORM objects, which a streamed
+    # response could no longer load once the view's database session has ended.
+    rows_now = list(build())
+    return Sheet("Đơn vị", "don-vi.csv", header, rows_now, widths, note=TOTAL_NOTE)
 
 
 ASSIST_FIXED = [
@@ -268,9 +271,11 @@ def difficulties_sheet(
         "Phiên bản",
     ]
 
+    campaign_id = campaign.id  # plain values only inside the stream (see units_sheet)
+
     def build() -> Iterator[list[Any]]:
         units = _unit_names(unit_ids)
-        members = _member_names(Difficulty, campaign.id, unit_ids)
+        members = _member_names(Difficulty, campaign_id, unit_ids)
         query = (
             sa.select(
                 Difficulty.received_at,
@@ -282,7 +287,7 @@ def difficulties_sheet(
                 Difficulty.record_id,
                 Difficulty.rev,
             )
-            .where(*tally.current_difficulties(campaign.id, list(unit_ids)))
+            .where(*tally.current_difficulties(campaign_id, list(unit_ids)))
             .order_by(Difficulty.received_at, Difficulty.id)
             .execution_options(yield_per=yield_per)
         )
@@ -469,7 +474,9 @@ def wards_sheet(campaign: Campaign, city: rollup.CityFigures) -> Sheet:
 
     widths = [10, 30, 12, 10, 12, 10, *[12] * len(steps), 12, 14, 12, 14, 10, 12, 10, 10]
     widths += [12, 12, 30]
-    return Sheet("Phường, xã", "phuong-xa.csv", header, build(), widths, text_columns={0})
+    # Built now (one row per ward), as units_sheet: the ORM objects outlive no session.
+    rows = list(build())
+    return Sheet("Phường, xã", "phuong-xa.csv", header, rows, widths, text_columns={0})
 
 
 def city_difficulties_sheet(city: rollup.CityFigures) -> Sheet:

@@ -175,7 +175,7 @@ class Browser:
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
-            text = response.read().decode()
+            text = response.read().decode(errors="replace")  # (workbooks are binary)
             # The cookies are Secure (production); a test over plain HTTP sends them anyway.
             for header in response.headers.get_all("Set-Cookie") or []:
                 name, _, rest = header.partition("=")
@@ -298,3 +298,56 @@ def test_gunicorn_conf_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_redis_is_there() -> None:
     """These tests need the Redis the README's deployment has (no skip: a failure says why)."""
     socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
+
+
+def test_every_download_streams_through_the_production_server(
+    app: Flask, city_server: Gunicorn
+) -> None:
+    """The body of a download is written after the view has returned and its database
+    session has ended: nothing it writes may still need that session (in-process test
+    clients keep a context around the request and cannot show this)."""
+    import uuid
+
+    from fieldapp import sync
+    from fieldapp.extensions import db
+    from tests.world import add_campaign, add_user
+
+    world = build_world()
+    add_campaign(None)  # a city campaign too, for the Department's files
+    admin = add_user("so_khcn_test", "city_admin", None, name="Đinh Quỳnh")
+    db.session.commit()
+    record = {
+        "id": str(uuid.uuid4()),
+        "rev": 1,
+        "type": "assist",
+        "recorded_at": "2025-10-20T09:14:03+07:00",
+        "data": {
+            "full_name": "Nguyễn Thị Hoa",
+            "unit_id": world.units["kdc1"].id,
+            "category": "elderly",
+            "steps": ["installed"],
+            "attempts": 0,
+            "consent": True,
+        },
+    }
+    sync.sync_records([record], world.users["member"])
+    city_server.start()
+    officer = Browser(city_server.port)
+    assert officer.login(world.users["officer"].username, PASSWORD)[0] == 302
+    for path, expected in (
+        ("/reports/units.csv", world.units["kdc1"].name),
+        ("/reports/assists.csv", "Nguyễn Thị Hoa"),
+        ("/reports/difficulties.csv", "Thời gian nhận"),
+        ("/reports/ward.xlsx", "xl/worksheets"),
+    ):
+        status, _, body = officer.send("GET", path)
+        assert (path, status) == (path, 200) and expected in body, body[:300]
+    department = Browser(city_server.port)
+    assert department.login(admin.username, PASSWORD)[0] == 302
+    for path, expected in (
+        ("/city/reports/wards.csv", world.ward.name),
+        ("/city/reports/city.xlsx", "xl/worksheets"),
+    ):
+        status, _, body = department.send("GET", path)
+        assert (path, status) == (path, 200) and expected in body, body[:300]
+    assert "DetachedInstanceError" not in city_server.tail()
