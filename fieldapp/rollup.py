@@ -114,39 +114,48 @@ def city_figures(campaign: Campaign, wards: list[Ward]) -> CityFigures:
     ward_ids = [w.id for w in wards]
     refresh_all(campaign, ward_ids)
     empty = dict.fromkeys(campaign.step_keys, 0)
+    f = TallyFigure
+    mine = (f.campaign_id == campaign.id, f.ward_id.in_(ward_ids))
     totals: dict[int, tally.Counts] = {}
+    for row in db.session.execute(
+        sa.select(f.ward_id, f.step, f.residents, f.assists, f.attempts).where(
+            *mine, f.scope == tally_store.WARD
+        )
+    ):
+        _add(totals.setdefault(row.ward_id, tally.Counts(steps=dict(empty))), row)
+    # Days and categories are summed over the wards by the database.
     days: dict[date, tally.Counts] = {}
     categories: dict[str, tally.Counts] = {}
-    counted_units: dict[int, set[int]] = defaultdict(set)
-    f = TallyFigure
-    rows = db.session.execute(
-        sa.select(f.ward_id, f.scope, f.unit_id, f.key, f.step, f.residents, f.assists, f.attempts)
-        .where(
-            f.campaign_id == campaign.id,
-            f.ward_id.in_(ward_ids),
-            f.scope.in_(ROLLED_UP),
+    for row in db.session.execute(
+        sa.select(
+            f.scope,
+            f.key,
+            f.step,
+            sa.func.sum(f.residents).label("residents"),
+            sa.func.sum(f.assists).label("assists"),
+            sa.func.sum(f.attempts).label("attempts"),
         )
-        .order_by(f.ward_id, f.scope, f.key, f.step)
-    )
-    for row in rows:
-        if row.scope == tally_store.UNIT:
-            if row.step == "" and row.assists > 0:
-                counted_units[row.ward_id].add(row.unit_id)
-            continue
-        if row.scope == tally_store.WARD:
-            target = totals.setdefault(row.ward_id, tally.Counts(steps=dict(empty)))
-        elif row.scope == tally_store.DAY:
-            target = days.setdefault(date.fromisoformat(row.key), tally.Counts(steps=dict(empty)))
+        .where(*mine, f.scope.in_((tally_store.DAY, tally_store.CATEGORY)))
+        .group_by(f.scope, f.key, f.step)
+    ):
+        if row.scope == tally_store.DAY:
+            _add(days.setdefault(date.fromisoformat(row.key), tally.Counts(steps=dict(empty))), row)
         else:
-            target = categories.setdefault(row.key, tally.Counts(steps=dict(empty)))
-        _add(target, row, campaign)
-    listed = _listed_units(ward_ids, counted_units)
+            _add(categories.setdefault(row.key, tally.Counts(steps=dict(empty))), row)
+    counted: dict[int, set[int]] = defaultdict(set)
+    for ward_id, unit_id in db.session.execute(
+        sa.select(f.ward_id, f.unit_id).where(
+            *mine, f.scope == tally_store.UNIT, f.step == "", f.assists > 0
+        )
+    ):
+        counted[ward_id].add(unit_id)
+    listed = _listed_units(ward_ids, counted)
     lines = [
         WardLine(ward, totals.get(ward.id) or tally.Counts(steps=dict(empty))) for ward in wards
     ]
     by_id = {line.ward.id: line for line in lines}
-    _add_units(campaign, listed, counted_units, by_id)
-    _add_difficulties(campaign, listed, by_id)
+    _add_units(campaign, ward_ids, listed, counted, by_id)
+    kinds = _add_difficulties(campaign, ward_ids, listed, by_id)
     city = tally.Counts(steps=dict(empty))
     for line in lines:
         _sum_into(city, line.counts)
@@ -155,27 +164,35 @@ def city_figures(campaign: Campaign, wards: list[Ward]) -> CityFigures:
         totals=city,
         days=_filled(days, empty),
         categories=_ordered(campaign, categories),
-        difficulty_kinds=tally.difficulties_by_kind(
-            campaign, [u for units in listed.values() for u in units]
-        ),
+        difficulty_kinds=kinds,
     )
 
 
 def refresh_all(campaign: Campaign, ward_ids: list[int]) -> int:
     """tally_store.refresh() for every ward whose figures are stale; returns how many were.
 
-    One grouped read of the data versions and the stamps instead of one per ward.
+    One read of the data versions and the stamps instead of one per ward: each ward's
+    newest id is one backward step in ix_assists_ward, erasures come from ix_assists_erased.
     """
     # The same parts as tally.data_version(campaign, ward): newest id, erasures, last erasure.
-    versions: dict[int, list[Any]] = defaultdict(lambda: [None, 0, None])
-    scope = (Assist.campaign_id == campaign.id, Assist.ward_id.in_(ward_ids))
-    for ward_id, newest in db.session.execute(
-        sa.select(Assist.ward_id, sa.func.max(Assist.id)).where(*scope).group_by(Assist.ward_id)
-    ):
-        versions[ward_id][0] = newest
+    newest = (
+        sa.select(sa.func.max(Assist.id))
+        .where(Assist.campaign_id == campaign.id, Assist.ward_id == Ward.id)
+        .scalar_subquery()
+    )
+    versions: dict[int, list[Any]] = {
+        ward_id: [last_id, 0, None]
+        for ward_id, last_id in db.session.execute(
+            sa.select(Ward.id, newest).where(Ward.id.in_(ward_ids))
+        )
+    }
     for ward_id, erased, last in db.session.execute(
         sa.select(Assist.ward_id, sa.func.count(), sa.func.max(Assist.erased_at))
-        .where(*scope, Assist.erased_at.is_not(None))
+        .where(
+            Assist.campaign_id == campaign.id,
+            Assist.ward_id.in_(ward_ids),
+            Assist.erased_at.is_not(None),
+        )
         .group_by(Assist.ward_id)
     ):
         versions[ward_id][1:] = [erased, last]
@@ -196,66 +213,79 @@ def refresh_all(campaign: Campaign, ward_ids: list[int]) -> int:
     return len(stale)
 
 
-def _listed_units(ward_ids: list[int], counted: dict[int, set[int]]) -> dict[int, list[int]]:
+def _listed_units(ward_ids: list[int], counted: dict[int, set[int]]) -> dict[int, set[int]]:
     """Per ward, the units its dashboard lists: active ones and those whose logs count."""
-    listed: dict[int, list[int]] = defaultdict(list)
+    listed: dict[int, set[int]] = {ward_id: set() for ward_id in ward_ids}
     for unit_id, ward_id, active in db.session.execute(
         sa.select(Unit.id, Unit.ward_id, Unit.active).where(Unit.ward_id.in_(ward_ids))
     ):
         if active or unit_id in counted[ward_id]:
-            listed[ward_id].append(unit_id)
+            listed[ward_id].add(unit_id)
     return listed
 
 
 def _add_units(
     campaign: Campaign,
-    listed: dict[int, list[int]],
+    ward_ids: list[int],
+    listed: dict[int, set[int]],
     counted: dict[int, set[int]],
     lines: dict[int, WardLine],
 ) -> None:
-    ward_of = {unit: ward for ward, units in listed.items() for unit in units}
+    """Unit reports and targets of the listed units, joined by ward (no list of unit ids)."""
+    in_wards = Unit.ward_id.in_(ward_ids)
     reported: dict[int, set[int]] = defaultdict(set)
-    for unit_id, completed, attempts in db.session.execute(
-        sa.select(UnitReport.unit_id, UnitReport.completed, UnitReport.attempts).where(
-            UnitReport.campaign_id == campaign.id, UnitReport.unit_id.in_(list(ward_of))
-        )
+    for ward_id, unit_id, completed, attempts in db.session.execute(
+        sa.select(Unit.ward_id, Unit.id, UnitReport.completed, UnitReport.attempts)
+        .join(UnitReport, UnitReport.unit_id == Unit.id)
+        .where(UnitReport.campaign_id == campaign.id, in_wards)
     ):
-        line = lines[ward_of[unit_id]]
-        line.reported_completed += completed
-        line.reported_attempts += attempts
-        reported[ward_of[unit_id]].add(unit_id)
-    for unit_id, value in db.session.execute(
-        sa.select(Target.unit_id, Target.value).where(
-            Target.campaign_id == campaign.id, Target.unit_id.in_(list(ward_of))
-        )
+        if unit_id in listed[ward_id]:
+            lines[ward_id].reported_completed += completed
+            lines[ward_id].reported_attempts += attempts
+            reported[ward_id].add(unit_id)
+    for ward_id, unit_id, value in db.session.execute(
+        sa.select(Unit.ward_id, Unit.id, Target.value)
+        .join(Target, Target.unit_id == Unit.id)
+        .where(Target.campaign_id == campaign.id, in_wards)
     ):
-        lines[ward_of[unit_id]].target += value
+        if unit_id in listed[ward_id]:
+            lines[ward_id].target += value
     for ward_id, units in listed.items():
-        line = lines[ward_id]
-        line.units = len(units)
-        line.units_with_data = len(set(units) & (counted[ward_id] | reported[ward_id]))
+        lines[ward_id].units = len(units)
+        lines[ward_id].units_with_data = len(units & (counted[ward_id] | reported[ward_id]))
 
 
 def _add_difficulties(
-    campaign: Campaign, listed: dict[int, list[int]], lines: dict[int, WardLine]
-) -> None:
-    ward_of = {unit: ward for ward, units in listed.items() for unit in units}
+    campaign: Campaign,
+    ward_ids: list[int],
+    listed: dict[int, set[int]],
+    lines: dict[int, WardLine],
+) -> list[tally.DifficultyCounts]:
+    """Open and resolved difficulties per ward, and per kind across them (one query)."""
     is_open = Difficulty.resolved_at.is_(None)
-    for unit_id, open_, resolved in db.session.execute(
+    kinds: dict[str, list[int]] = {}
+    for ward_id, unit_id, kind, open_, resolved in db.session.execute(
         sa.select(
+            Difficulty.ward_id,
             Difficulty.unit_id,
+            Difficulty.kind,
             sa.func.sum(sa.case((is_open, 1), else_=0)),
             sa.func.sum(sa.case((is_open, 0), else_=1)),
         )
-        .where(*tally.current_difficulties(campaign.id, list(ward_of)))
-        .group_by(Difficulty.unit_id)
+        .where(*tally.current_difficulties(campaign.id), Difficulty.ward_id.in_(ward_ids))
+        .group_by(Difficulty.ward_id, Difficulty.unit_id, Difficulty.kind)
     ):
-        line = lines[ward_of[unit_id]]
-        line.difficulties_open += int(open_)
-        line.difficulties_resolved += int(resolved)
+        if unit_id not in listed[ward_id]:
+            continue
+        lines[ward_id].difficulties_open += int(open_)
+        lines[ward_id].difficulties_resolved += int(resolved)
+        both = kinds.setdefault(kind, [0, 0])
+        both[0] += int(open_)
+        both[1] += int(resolved)
+    return tally.difficulty_counts({k: (o, r) for k, (o, r) in kinds.items()})
 
 
-def _add(counts: tally.Counts, row: Any, campaign: Campaign) -> None:
+def _add(counts: tally.Counts, row: Any) -> None:
     if row.step == "":
         counts.residents += row.residents
         counts.assists += row.assists

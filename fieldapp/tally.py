@@ -354,13 +354,14 @@ def difficulties_by_kind(
         .where(*current_difficulties(campaign.id, unit_ids))
         .group_by(Difficulty.kind)
     )
-    found = {
-        r.kind: DifficultyCounts(r.kind, _kind_label(r.kind), r.open, r.resolved) for r in rows
-    }
-    order = [k for k in DIFFICULTY_KINDS if k in found] + sorted(
-        k for k in found if k not in DIFFICULTY_KINDS
-    )
-    return [found[k] for k in order]
+    return difficulty_counts({r.kind: (int(r.open), int(r.resolved)) for r in rows})
+
+
+def difficulty_counts(found: dict[str, tuple[int, int]]) -> list[DifficultyCounts]:
+    """(open, resolved) per kind as DifficultyCounts, in the vocabulary's order."""
+    order = [k for k in DIFFICULTY_KINDS if k in found]
+    order += sorted(k for k in found if k not in DIFFICULTY_KINDS)
+    return [DifficultyCounts(k, _kind_label(k), *found[k]) for k in order]
 
 
 def difficulties_by_unit(
