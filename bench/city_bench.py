@@ -548,13 +548,12 @@ def check_sync(city: City, devices: list[Device]) -> dict[str, Any]:
     ids = sorted({rid for rid, _ in acknowledged})
     found: set[tuple[str, int]] = set()
     for start in range(0, len(ids), 1000):
-        found.update(
-            db.session.execute(
-                sa.select(Assist.record_id, Assist.rev).where(
-                    Assist.record_id.in_(ids[start : start + 1000])
-                )
-            ).all()
+        rows = db.session.execute(
+            sa.select(Assist.record_id, Assist.rev).where(
+                Assist.record_id.in_(ids[start : start + 1000])
+            )
         )
+        found.update((record_id, rev) for record_id, rev in rows)
     missing = len(acknowledged - found)
     campaign = db.session.get(Campaign, city.campaign_id)
     touched = sorted({d.ward_id for d in devices})
