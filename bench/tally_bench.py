@@ -20,9 +20,8 @@ import statistics
 import sys
 import tempfile
 import time
-import tracemalloc
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,6 +29,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
+from bench.synthetic import (  # noqa: E402
+    PASSWORD,
+    UNIT_NAMES,
+    assist_revisions,
+    difficulty_row,
+    login,
+    name,
+    phone,
+    stream,
+    time_page,
+    unit_kinds,
+)
 from fieldapp import create_app, sync, tally, tally_store  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
 from fieldapp.models import (  # noqa: E402
@@ -42,103 +53,6 @@ from fieldapp.models import (  # noqa: E402
     User,
     Ward,
 )
-from fieldapp.text import fold  # noqa: E402
-
-FAMILY = [
-    "Nguyễn",
-    "Trần",
-    "Lê",
-    "Phạm",
-    "Hoàng",
-    "Huỳnh",
-    "Phan",
-    "Vũ",
-    "Võ",
-    "Đặng",
-    "Bùi",
-    "Đỗ",
-    "Hồ",
-    "Ngô",
-    "Dương",
-    "Lý",
-    "Đinh",
-    "Mai",
-]
-MIDDLE = [
-    "Văn",
-    "Thị",
-    "Hữu",
-    "Đức",
-    "Minh",
-    "Thu",
-    "Ngọc",
-    "Quang",
-    "Thanh",
-    "Xuân",
-    "Kim",
-    "Hồng",
-]
-GIVEN = [
-    "An",
-    "Bình",
-    "Cường",
-    "Dũng",
-    "Đào",
-    "Giang",
-    "Hà",
-    "Hải",
-    "Hạnh",
-    "Hòa",
-    "Hoa",
-    "Hùng",
-    "Hương",
-    "Khánh",
-    "Lan",
-    "Linh",
-    "Long",
-    "Mai",
-    "Minh",
-    "Nam",
-    "Nga",
-    "Ngọc",
-    "Nhung",
-    "Phúc",
-    "Phương",
-    "Quân",
-    "Quế",
-    "Sơn",
-    "Tâm",
-    "Thảo",
-    "Thắng",
-    "Thủy",
-    "Trang",
-    "Trung",
-    "Tuấn",
-    "Tùng",
-    "Vân",
-    "Việt",
-    "Xuân",
-    "Yến",
-]
-CATEGORIES = (
-    ["elderly"] * 4
-    + ["household_business"] * 2
-    + ["small_trader"] * 2
-    + [
-        "student",
-        "official",
-        "worker",
-        "other",
-    ]
-)
-STEP_SETS = [
-    ["installed"],
-    ["installed", "registered"],
-    ["installed", "registered", "tested"],
-    ["installed", "registered", "tested"],
-    ["registered", "tested"],
-]
-PASSWORD = "bench-password"
 
 
 def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, object]:
@@ -156,16 +70,11 @@ def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, obje
     )
     db.session.add(campaign)
     db.session.flush()
-    n_res = max(1, round(n_units * 0.8))
-    n_agency = max(0, round(n_units * 0.13))
-    kinds = ["residential"] * n_res + ["agency"] * n_agency
-    kinds += ["school"] * (n_units - len(kinds))
     units = []
     counters = {"residential": 0, "agency": 0, "school": 0}
-    names = {"residential": "Khu dân cư số {}", "agency": "Cơ quan số {}", "school": "Trường số {}"}
-    for kind in kinds:
+    for kind in unit_kinds(n_units):
         counters[kind] += 1
-        units.append(Unit(ward_id=ward.id, kind=kind, name=names[kind].format(counters[kind])))
+        units.append(Unit(ward_id=ward.id, kind=kind, name=UNIT_NAMES[kind].format(counters[kind])))
     db.session.add_all(units)
     db.session.flush()
     pw = generate_password_hash(PASSWORD)
@@ -199,7 +108,7 @@ def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, obje
             unit_id=unit.id,
             password_hash=pw,
         )
-        head.set_name(_name(rnd))
+        head.set_name(name(rnd))
         db.session.add(head)
         heads.append(head)
         group = [head]
@@ -207,7 +116,7 @@ def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, obje
             member = User(
                 username=f"tv{unit.id}_{k}", role="member", ward_id=ward.id, unit_id=unit.id
             )
-            member.set_name(_name(rnd))
+            member.set_name(name(rnd))
             db.session.add(member)
             group.append(member)
         db.session.flush()
@@ -220,41 +129,15 @@ def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, obje
     made = 0
     while made < n_assists:
         unit_id = rnd.choice(residential)
-        name = _name(rnd)
-        phone = None
-        if rnd.random() < 0.7:
-            # about 5 % of phones come back (a second visit, or another group)
-            phone = rnd.choice(phones) if phones and rnd.random() < 0.05 else _phone(rnd)
-            phones.append(phone)
-        received = start + timedelta(minutes=rnd.randint(0, 31 * 24 * 60))
-        steps = rnd.choice(STEP_SETS)
-        base = {
-            "record_id": str(uuid.uuid4()),
-            "ward_id": ward.id,
-            "campaign_id": campaign.id,
-            "unit_id": unit_id,
-            "user_id": rnd.choice(members[unit_id]),
-            "recorded_at": received - timedelta(minutes=rnd.randint(0, 600)),
-            "received_at": received,
-            "full_name": name,
-            "name_key": fold(name),
-            "birth_year": rnd.randint(1940, 2008) if rnd.random() < 0.8 else None,
-            "gender": rnd.choice(["female", "male"]),
-            "phone": phone,
-            "category": rnd.choice(CATEGORIES),
-            "steps": Assist.join_steps(steps),
-            "attempts": rnd.randint(1, 3) if "tested" in steps else 0,
-            "consent": True,
-            "consent_version": 1,
-            "voided": False,
-            "rev": 1,
-            "is_current": True,
-            "note": None,
-        }
-        if rnd.random() < 0.10:  # revised: rev 1 kept, no longer current
-            rows.append({**base, "is_current": False, "steps": ",installed,", "attempts": 0})
-            base = {**base, "rev": 2, "voided": rnd.random() < 0.2}
-        rows.append(base)
+        rows += assist_revisions(
+            rnd,
+            ward_id=ward.id,
+            campaign_id=campaign.id,
+            unit_id=unit_id,
+            user_ids=members[unit_id],
+            phones=phones,
+            start=start,
+        )
         made += 1
         if len(rows) >= 10_000:
             db.session.execute(sa.insert(Assist), rows)
@@ -262,27 +145,18 @@ def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, obje
             rows = []
     if rows:
         db.session.execute(sa.insert(Assist), rows)
-    kinds_d = ["otp_not_received", "forgot_password", "no_smartphone", "platform_error", "other"]
     difficulties = []
     for _ in range(max(10, n_assists // 100)):
         unit_id = rnd.choice(residential)
-        when = start + timedelta(minutes=rnd.randint(0, 31 * 24 * 60))
         difficulties.append(
-            {
-                "record_id": str(uuid.uuid4()),
-                "rev": 1,
-                "is_current": True,
-                "ward_id": ward.id,
-                "campaign_id": campaign.id,
-                "unit_id": unit_id,
-                "user_id": rnd.choice(members[unit_id]),
-                "recorded_at": when,
-                "received_at": when,
-                "voided": False,
-                "kind": rnd.choice(kinds_d),
-                "text": "",
-                "resolved_at": when + timedelta(days=1) if rnd.random() < 0.6 else None,
-            }
+            difficulty_row(
+                rnd,
+                ward_id=ward.id,
+                campaign_id=campaign.id,
+                unit_id=unit_id,
+                user_ids=members[unit_id],
+                start=start,
+            )
         )
     db.session.execute(sa.insert(Difficulty), difficulties)
     db.session.commit()
@@ -296,32 +170,6 @@ def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, obje
     return {"officer": "canbo", "head": heads[0].username}
 
 
-def _name(rnd: random.Random) -> str:
-    return f"{rnd.choice(FAMILY)} {rnd.choice(MIDDLE)} {rnd.choice(GIVEN)}"
-
-
-def _phone(rnd: random.Random) -> str:
-    return rnd.choice(["09", "03", "08", "07"]) + f"{rnd.randint(0, 99_999_999):08d}"
-
-
-def _login(client, username: str) -> None:
-    response = client.post("/login", data={"username": username, "password": PASSWORD})
-    assert response.status_code == 302, response.status_code
-
-
-def _time_page(client, url: str, runs: int) -> tuple[float, float]:
-    """(median, 95th percentile) milliseconds over `runs` loads after one warm-up."""
-    client.get(url).close()  # warm caches and the template
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-
-
 def _sync_record(unit_id: int) -> dict[str, object]:
     """A new assist as a phone sends it (made-up resident)."""
     rnd = random.Random()
@@ -331,9 +179,9 @@ def _sync_record(unit_id: int) -> dict[str, object]:
         "type": "assist",
         "recorded_at": datetime.now(UTC).isoformat(),
         "data": {
-            "full_name": _name(rnd),
+            "full_name": name(rnd),
             "birth_year": rnd.randint(1940, 2005),
-            "phone": _phone(rnd),
+            "phone": phone(rnd),
             "unit_id": unit_id,
             "category": "elderly",
             "steps": ["installed", "registered"],
@@ -341,28 +189,6 @@ def _sync_record(unit_id: int) -> dict[str, object]:
             "consent": True,
         },
     }
-
-
-def _stream(client, url: str, trace: bool) -> tuple[float, int, int, list[float]]:
-    """(seconds, bytes, rows, peak MiB samples) for one streamed download."""
-    if trace:
-        tracemalloc.start()
-    t0 = time.perf_counter()
-    response = client.get(url, buffered=False)
-    size = 0
-    lines = 0
-    samples: list[float] = []
-    for chunk in response.response:
-        size += len(chunk)
-        lines += chunk.count(b"\r\n")
-        if trace and lines // 20_000 > len(samples):
-            samples.append(tracemalloc.get_traced_memory()[1] / 2**20)
-    response.close()
-    seconds = time.perf_counter() - t0
-    if trace:
-        samples.append(tracemalloc.get_traced_memory()[1] / 2**20)
-        tracemalloc.stop()
-    return seconds, size, lines - 1, samples
 
 
 def main() -> None:
@@ -399,9 +225,9 @@ def main() -> None:
         print(f"kept in {args.keep}; sign in as canbo / {people['head']} with {PASSWORD}")
         return
     officer = app.test_client()
-    _login(officer, str(people["officer"]))
+    login(officer, str(people["officer"]))
     head = app.test_client()
-    _login(head, str(people["head"]))
+    login(head, str(people["head"]))
     pages = [
         ("officer dashboard /reports/", officer, "/reports/"),
         ("group head page /unit", head, "/unit"),
@@ -409,7 +235,7 @@ def main() -> None:
     ]
     with app.app_context():
         campaign = db.session.scalar(sa.select(Campaign))
-        ward_id = campaign.ward_id
+        campaign_id, ward_id = campaign.id, campaign.ward_id
         t0 = time.perf_counter()
         tally_store.refresh(campaign, ward_id)
         print(
@@ -417,10 +243,10 @@ def main() -> None:
             f"{time.perf_counter() - t0:.1f} s (once; sync keeps them from then on)"
         )
     for label, client, url in pages:
-        median, p95 = _time_page(client, url, args.runs)
+        median, p95 = time_page(client, url, args.runs)
         print(f"{label}: median {median:.0f} ms, 95th percentile {p95:.0f} ms")
     with app.app_context():
-        campaign = db.session.scalar(sa.select(Campaign))
+        campaign = db.session.get(Campaign, campaign_id)  # the earlier app context has ended
         user = db.session.scalar(sa.select(User).where(User.username == people["head"]))
         batch_times = []
         for _ in range(args.runs):
@@ -443,14 +269,14 @@ def main() -> None:
             "data_version check (paid by every load and batch): "
             f"median {statistics.median(times):.1f} ms"
         )
-    median, p95 = _time_page(officer, "/reports/", args.runs)
+    median, p95 = time_page(officer, "/reports/", args.runs)
     print(f"officer dashboard after those batches: median {median:.0f} ms, 95th {p95:.0f} ms")
-    seconds, size, lines, _ = _stream(officer, "/reports/assists.csv", trace=False)
+    seconds, size, lines, _ = stream(officer, "/reports/assists.csv", trace=False)
     print(
         f"assists.csv: {lines:,} rows, {size / 2**20:.1f} MiB in {seconds:.1f} s "
         f"({lines / seconds:,.0f} rows/s)"
     )
-    _, _, _, samples = _stream(officer, "/reports/assists.csv", trace=True)
+    _, _, _, samples = stream(officer, "/reports/assists.csv", trace=True)
     shown = ", ".join(f"{s:.1f}" for s in samples)
     print(f"assists.csv peak Python memory (tracemalloc, MiB) every 20,000 rows: {shown}")
 

@@ -1,0 +1,283 @@
+"""Synthetic data and measuring helpers shared by bench/tally_bench.py and bench/city_bench.py.
+
+Names are made up from common Vietnamese name parts; phones are random. No real people.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import statistics
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from fieldapp.models import Assist
+from fieldapp.text import fold
+
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+    "Đinh",
+    "Mai",
+]
+MIDDLE = [
+    "Văn",
+    "Thị",
+    "Hữu",
+    "Đức",
+    "Minh",
+    "Thu",
+    "Ngọc",
+    "Quang",
+    "Thanh",
+    "Xuân",
+    "Kim",
+    "Hồng",
+]
+GIVEN = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Đào",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hòa",
+    "Hoa",
+    "Hùng",
+    "Hương",
+    "Khánh",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Minh",
+    "Nam",
+    "Nga",
+    "Ngọc",
+    "Nhung",
+    "Phúc",
+    "Phương",
+    "Quân",
+    "Quế",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Thắng",
+    "Thủy",
+    "Trang",
+    "Trung",
+    "Tuấn",
+    "Tùng",
+    "Vân",
+    "Việt",
+    "Xuân",
+    "Yến",
+]
+CATEGORIES = (
+    ["elderly"] * 4
+    + ["household_business"] * 2
+    + ["small_trader"] * 2
+    + [
+        "student",
+        "official",
+        "worker",
+        "other",
+    ]
+)
+STEP_SETS = [
+    ["installed"],
+    ["installed", "registered"],
+    ["installed", "registered", "tested"],
+    ["installed", "registered", "tested"],
+    ["registered", "tested"],
+]
+DIFFICULTY_KINDS = [
+    "otp_not_received",
+    "forgot_password",
+    "no_smartphone",
+    "platform_error",
+    "other",
+]
+PASSWORD = "bench-password"
+UNIT_NAMES = {
+    "residential": "Khu dân cư số {}",
+    "agency": "Cơ quan số {}",
+    "school": "Trường số {}",
+}
+
+
+def name(rnd: random.Random) -> str:
+    """A made-up Vietnamese full name."""
+    return f"{rnd.choice(FAMILY)} {rnd.choice(MIDDLE)} {rnd.choice(GIVEN)}"
+
+
+def phone(rnd: random.Random) -> str:
+    """A made-up mobile number."""
+    return rnd.choice(["09", "03", "08", "07"]) + f"{rnd.randint(0, 99_999_999):08d}"
+
+
+def unit_kinds(n_units: int) -> list[str]:
+    """A ward's unit kinds: 80 % residential groups, 13 % agencies, the rest schools (48/8/4)."""
+    n_res = max(1, round(n_units * 0.8))
+    n_agency = max(0, round(n_units * 0.13))
+    kinds = ["residential"] * n_res + ["agency"] * n_agency
+    return kinds + ["school"] * (n_units - len(kinds))
+
+
+def assist_revisions(
+    rnd: random.Random,
+    *,
+    ward_id: int,
+    campaign_id: int,
+    unit_id: int,
+    user_ids: list[int],
+    phones: list[str],
+    start: datetime,
+) -> list[dict[str, Any]]:
+    """One synthetic assist as table rows: its current revision, after a replaced one for
+    about 10 % (a fifth of those voided: 2 %). 70 % have a phone; about 5 % of phones come
+    back from `phones` (a second visit, or another group), which grows as rows are made."""
+    full_name = name(rnd)
+    number = None
+    if rnd.random() < 0.7:
+        number = rnd.choice(phones) if phones and rnd.random() < 0.05 else phone(rnd)
+        phones.append(number)
+    received = start + timedelta(minutes=rnd.randint(0, 31 * 24 * 60))
+    steps = rnd.choice(STEP_SETS)
+    base = {
+        "record_id": str(uuid.uuid4()),
+        "ward_id": ward_id,
+        "campaign_id": campaign_id,
+        "unit_id": unit_id,
+        "user_id": rnd.choice(user_ids),
+        "recorded_at": received - timedelta(minutes=rnd.randint(0, 600)),
+        "received_at": received,
+        "full_name": full_name,
+        "name_key": fold(full_name),
+        "birth_year": rnd.randint(1940, 2008) if rnd.random() < 0.8 else None,
+        "gender": rnd.choice(["female", "male"]),
+        "phone": number,
+        "category": rnd.choice(CATEGORIES),
+        "steps": Assist.join_steps(steps),
+        "attempts": rnd.randint(1, 3) if "tested" in steps else 0,
+        "consent": True,
+        "consent_version": 1,
+        "voided": False,
+        "rev": 1,
+        "is_current": True,
+        "note": None,
+    }
+    if rnd.random() < 0.10:  # revised: rev 1 kept, no longer current
+        first = {**base, "is_current": False, "steps": ",installed,", "attempts": 0}
+        return [first, {**base, "rev": 2, "voided": rnd.random() < 0.2}]
+    return [base]
+
+
+def difficulty_row(
+    rnd: random.Random,
+    *,
+    ward_id: int,
+    campaign_id: int,
+    unit_id: int,
+    user_ids: list[int],
+    start: datetime,
+) -> dict[str, Any]:
+    """One current difficulty from the field, resolved in 60 % of cases."""
+    when = start + timedelta(minutes=rnd.randint(0, 31 * 24 * 60))
+    return {
+        "record_id": str(uuid.uuid4()),
+        "rev": 1,
+        "is_current": True,
+        "ward_id": ward_id,
+        "campaign_id": campaign_id,
+        "unit_id": unit_id,
+        "user_id": rnd.choice(user_ids),
+        "recorded_at": when,
+        "received_at": when,
+        "voided": False,
+        "kind": rnd.choice(DIFFICULTY_KINDS),
+        "text": "",
+        "resolved_at": when + timedelta(days=1) if rnd.random() < 0.6 else None,
+    }
+
+
+# --- measuring through the Flask test client ------------------------------------------------
+
+
+def login(client: Any, username: str) -> None:
+    """Sign in through the real form."""
+    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302, (username, response.status_code)
+
+
+def percentile(times: list[float], share: float) -> float:
+    """The nearest-rank percentile of a list of times."""
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def time_page(
+    client: Any, url: str, runs: int, context: Callable[[], Any] = contextlib.nullcontext
+) -> tuple[float, float]:
+    """(median, 95th percentile) milliseconds over `runs` loads after one warm-up.
+
+    Each load runs inside a fresh `context()` (e.g. app.app_context: what the test suite's
+    client does); by default none, as a WSGI server calls the app.
+    """
+    times = []
+    for run in range(runs + 1):
+        with context():
+            t0 = time.perf_counter()
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            response.get_data()
+            response.close()
+            if run:  # the first load warms caches and the template
+                times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), percentile(times, 0.95)
+
+
+def stream(
+    client: Any, url: str, trace: bool, every: int = 20_000
+) -> tuple[float, int, int, list[float]]:
+    """(seconds, bytes, rows, peak MiB samples every `every` rows) for one streamed download."""
+    if trace:
+        tracemalloc.start()
+    t0 = time.perf_counter()
+    response = client.get(url, buffered=False)
+    assert response.status_code == 200, (url, response.status_code)
+    size = 0
+    lines = 0
+    samples: list[float] = []
+    for chunk in response.response:
+        size += len(chunk)
+        lines += chunk.count(b"\r\n")
+        if trace and lines // every > len(samples):
+            samples.append(tracemalloc.get_traced_memory()[1] / 2**20)
+    response.close()
+    seconds = time.perf_counter() - t0
+    if trace:
+        samples.append(tracemalloc.get_traced_memory()[1] / 2**20)
+        tracemalloc.stop()
+    return seconds, size, lines - 1, samples

@@ -1,0 +1,71 @@
+"""bench/city_bench.py still runs: a tiny city is built, counted, its pages loaded and two
+phones sync through gunicorn. Nothing here is timed; the figures are the benchmark's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from bench import city_bench
+from fieldapp import rollup
+from fieldapp.extensions import db
+from fieldapp.models import Assist, Campaign, Difficulty, Target, Unit, UnitReport, User, Ward
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def test_the_city_benchmark_builds_measures_and_syncs_a_tiny_city(
+    app: Flask, tmp_path: Path
+) -> None:
+    city = city_bench.build_city(n_wards=2, n_units=3, n_assists=200)
+
+    # What was built: 2 wards of 3 units (2 residential, 1 school), their people, the city's
+    # campaign, targets, and 200 assists (each one current row, some after a replaced one).
+    assert sorted(db.session.scalars(sa.select(Ward.kind))) == ["commune", "ward"]
+    assert count(Unit) == 6 and count(Unit, Unit.kind == "residential") == 4
+    assert count(User, User.role == "officer") == 2
+    assert count(User, User.role == "group_head") == 4
+    assert count(User, User.role == "member") == len(city.members) == 8
+    assert count(User, User.role == "city_admin") == 1
+    campaign = db.session.get(Campaign, city.campaign_id)
+    assert campaign.ward_id is None  # the city's
+    assert count(Target) == 6
+    assert count(UnitReport) <= 2
+    assert count(Assist, Assist.is_current) == city.assists == 200
+    assert count(Assist) == city.rows > 200  # revisions kept
+    assert count(Difficulty) >= 2
+    # The resident key the bulk load computed is the one the column default would give.
+    row = db.session.execute(sa.select(Assist).limit(1)).scalar_one()
+    assert len(row.resident_key) == 32
+
+    assert rollup.refresh_all(campaign, city.ward_ids) == 2
+    assert rollup.refresh_all(campaign, city.ward_ids) == 0
+
+    found = city_bench.measure_pages(app, city, runs=1, every=50)
+    for url in ("/city/reports/", "/city/reports/wards.csv", "/reports/", "/unit"):
+        median, p95 = found[url]
+        assert 0 < median <= p95
+    _seconds, lines, samples = found["assists.csv"]
+    counted = (Assist.ward_id == city.ward_id, Assist.is_current, ~Assist.voided)
+    assert lines == count(Assist, *counted) and samples
+
+    devices = city_bench.enrol_devices(city, 2)
+    assert {d.ward_id for d in devices} == set(city.ward_ids)  # spread over the wards
+    db.session.remove()
+    result = city_bench.run_fleet(
+        app.config["SQLALCHEMY_DATABASE_URI"], devices, 2, 5, 2, tmp_path / "gunicorn.log"
+    )
+    assert result["errors"] == [] and result["stored"] == 2 * 2 * 5
+    check = city_bench.check_sync(city, devices)
+    assert check == {
+        "duplicates": 0,
+        "double_current": 0,
+        "missing": 0,
+        "differ": [],
+        "rebuilt": [],
+    }
+    assert count(Assist, Assist.is_current) == 200 + 2 * (5 + 4)  # second batches: 1 revision
