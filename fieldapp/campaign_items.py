@@ -9,6 +9,7 @@ reads the database.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -81,13 +82,18 @@ def parse_rows(formdata: Mapping[str, str], name: str) -> list[Row] | None:
         parts = posted.split("-")
         if len(parts) != 4 or parts[0] != name or parts[3] != "label":
             continue
-        label = nfc(str(formdata.get(posted) or ""))
+        label = clean_label(str(formdata.get(posted) or ""))
         if parts[1] == "k" and _KEY.match(parts[2]):
             remove = bool(formdata.get(f"{name}-k-{parts[2]}-remove"))
             existing.append(Row(parts[2], label, remove))
         elif parts[1] == "new" and parts[2].isascii() and parts[2].isdigit():
             new.append((int(parts[2]), label))
     return existing + [Row(None, label) for _n, label in sorted(new)]
+
+
+def clean_label(value: str) -> str:
+    """A label as stored: NFC, blanks collapsed, no control characters."""
+    return "".join(ch for ch in nfc(value) if unicodedata.category(ch) != "Cc")
 
 
 def make_key(label: str, taken: set[str], fallback: str) -> str:
@@ -200,7 +206,7 @@ def list_problems(kind: ItemKind, items: list[dict[str, str]]) -> list[str]:
 
 
 def keys_in_use(campaign: Campaign | None, kind: ItemKind, keys: set[str]) -> dict[str, int]:
-    """key -> how many assist rows of the campaign use it (every revision, voided or not)."""
+    """key -> how many assists of the campaign use it (in any revision, voided or not)."""
     if campaign is None or campaign.id is None or not keys:
         return {}
     found = {}
@@ -210,7 +216,9 @@ def keys_in_use(campaign: Campaign | None, kind: ItemKind, keys: set[str]) -> di
         else:
             where = Assist.category == key
         count = db.session.scalar(
-            sa.select(sa.func.count(Assist.id)).where(Assist.campaign_id == campaign.id, where)
+            sa.select(sa.func.count(sa.distinct(Assist.record_id))).where(
+                Assist.campaign_id == campaign.id, where
+            )
         )
         if count:
             found[key] = count
