@@ -139,8 +139,8 @@ class ItemListField(Field):
 
     def new_labels(self) -> list[str]:
         """What was typed in the rows for new items, padded to the number of empty rows."""
-        typed = [row.label for row in self.rows or [] if row.key is None]
-        return (typed + [""] * campaign_items.NEW_ROWS)[: max(len(typed), campaign_items.NEW_ROWS)]
+        labels = [row.label for row in self.rows or [] if row.key is None]
+        return labels + [""] * (campaign_items.NEW_ROWS - len(labels))
 
     def pre_validate(self, form: Any) -> None:
         removed = campaign_items.removed_keys(self.data, self.rows)
