@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -65,6 +65,9 @@ class CampaignValues:
     contest_url: str
     retention_until: date | None
     consent: str
+    steps: list[dict[str, str]] | None = None  # None: the defaults (new) or unchanged
+    categories: list[dict[str, str]] | None = None
+    changes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 def campaign_values(form: CampaignForm) -> CampaignValues:
@@ -77,13 +80,28 @@ def campaign_values(form: CampaignForm) -> CampaignValues:
         contest_url=form.contest_url.data or "",
         retention_until=form.retention_until.data,
         consent=form.consent_wording.data,
+        steps=form.steps.outcome.items,
+        categories=form.categories.outcome.items,
+        changes={
+            name: {
+                "added": outcome.added,
+                "removed": outcome.removed,
+                "renamed": outcome.renamed,
+            }
+            for name, outcome in (
+                ("steps", form.steps.outcome),
+                ("categories", form.categories.outcome),
+            )
+            if outcome.changed
+        },
     )
 
 
 def save_campaign(ward: Ward | None, campaign: Campaign | None, values: CampaignValues) -> Campaign:
     """Create or update a campaign (the ward's, or the city's when `ward` is None).
 
-    A changed consent wording becomes a new version.
+    A changed consent wording becomes a new version. Steps and categories are saved as given
+    (campaign_items.apply_rows made them); their audit names the keys added, removed, renamed.
     """
     fields = ("name", "starts_on", "ends_on", "report_due", "contest_url", "retention_until")
     wording = consent_text(values.consent)
@@ -91,8 +109,8 @@ def save_campaign(ward: Ward | None, campaign: Campaign | None, values: Campaign
     if campaign is None:
         campaign = Campaign(
             ward_id=ward_id,
-            steps=[dict(s) for s in DEFAULT_STEPS],
-            categories=[dict(c) for c in DEFAULT_CATEGORIES],
+            steps=[dict(s) for s in values.steps or DEFAULT_STEPS],
+            categories=[dict(c) for c in values.categories or DEFAULT_CATEGORIES],
             consent_version=1,
             active=True,
             **{name: getattr(values, name) for name in fields},
@@ -105,8 +123,14 @@ def save_campaign(ward: Ward | None, campaign: Campaign | None, values: Campaign
     changed = [name for name in fields if getattr(campaign, name) != getattr(values, name)]
     for name in changed:
         setattr(campaign, name, getattr(values, name))
+    for name in ("steps", "categories"):
+        items = getattr(values, name)
+        if items is not None and items != getattr(campaign, name):
+            setattr(campaign, name, [dict(item) for item in items])  # a new list: JSON is saved
+            changed.append(name)
     if changed:
-        audit.record("campaign_updated", campaign, ward_id=ward_id, fields=changed)
+        detail = {name: values.changes[name] for name in changed if name in values.changes}
+        audit.record("campaign_updated", campaign, ward_id=ward_id, fields=changed, **detail)
     current = campaign.consent()
     if current is None or current.text != wording:
         version = (
@@ -449,7 +473,7 @@ def _city_campaign(ward: Ward, current: Campaign) -> Any:
 
 
 def _campaign_form(ward: Ward, current: Campaign | None) -> Any:
-    form = CampaignForm(obj=current)
+    form = CampaignForm(campaign=current)
     if request.method == "GET":
         form.unit_label.data = ward.unit_label
         consent = current.consent() if current else None
@@ -478,8 +502,6 @@ def _campaign_form(ward: Ward, current: Campaign | None) -> Any:
         campaign=current,
         ward=ward,
         versions=consent_versions(current),
-        steps=current.steps if current else DEFAULT_STEPS,
-        categories=current.categories if current else DEFAULT_CATEGORIES,
     )
 
 

@@ -22,7 +22,7 @@ from .models import Campaign, User, Ward
 from .roles import deny, role_required, visible
 from .text import fold
 from .unit_import import name_key
-from .vocab import DEFAULT_CATEGORIES, DEFAULT_CONSENT, DEFAULT_STEPS
+from .vocab import DEFAULT_CONSENT
 
 bp = Blueprint("city", __name__, url_prefix="/city")
 
@@ -240,7 +240,7 @@ def campaign_edit(campaign_id: int) -> Any:
 
 def _campaign_form(current: Campaign | None) -> Any:
     """The officer's campaign form without the ward setting; the campaign has no ward."""
-    form = CityCampaignForm(obj=current)
+    form = CityCampaignForm(campaign=current)
     if request.method == "GET":
         consent = current.consent() if current else None
         form.consent_wording.data = consent.text if consent else DEFAULT_CONSENT
@@ -263,6 +263,4 @@ def _campaign_form(current: Campaign | None) -> Any:
         form=form,
         campaign=current,
         versions=consent_versions(current),
-        steps=current.steps if current else DEFAULT_STEPS,
-        categories=current.categories if current else DEFAULT_CATEGORIES,
     )

@@ -28,9 +28,18 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
+from . import campaign_items
+from .campaign_items import ItemKind, Row
 from .text import fmt_date, nfc, normalise_phone, parse_date
 from .unit_import import parse_count
-from .vocab import RESIDENTIAL_LABELS, UNIT_KINDS, WARD_KINDS, WARD_ROLES
+from .vocab import (
+    DEFAULT_CATEGORIES,
+    DEFAULT_STEPS,
+    RESIDENTIAL_LABELS,
+    UNIT_KINDS,
+    WARD_KINDS,
+    WARD_ROLES,
+)
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,60}$")
 PASSWORD_MIN = 8
@@ -100,6 +109,48 @@ def typed(message: str) -> Any:
     return check
 
 
+class ItemListField(Field):
+    """A campaign's steps or categories: one row per item (label, "Bỏ"), two rows to add.
+
+    `data` is the list before the edit; after validation `outcome.items` is the list to save.
+    The rules are campaign_items.apply_rows; the form supplies which keys records use.
+    """
+
+    data: list[dict[str, str]]
+
+    def __init__(self, label: str, kind: ItemKind, default: list[dict[str, str]], **kw: Any):
+        super().__init__(label, default=lambda: [dict(item) for item in default], **kw)
+        self.kind = kind
+        self.rows: list[Row] | None = None
+        self.outcome = campaign_items.Outcome([])
+
+    def process(self, formdata: Any, data: Any = None, extra_filters: Any = None) -> None:
+        self.process_errors = []
+        if data is None or not isinstance(data, list):
+            data = self.default()
+        self.data = [dict(item) for item in data]
+        self.raw_data = []
+        self.rows = campaign_items.parse_rows(formdata, self.name) if formdata else None
+        self.outcome = campaign_items.Outcome([dict(item) for item in self.data])
+
+    def posted(self) -> dict[str, Row]:
+        """The posted existing rows by key (to show what was typed after an error)."""
+        return {row.key: row for row in self.rows or [] if row.key is not None}
+
+    def new_labels(self) -> list[str]:
+        """What was typed in the rows for new items, padded to the number of empty rows."""
+        labels = [row.label for row in self.rows or [] if row.key is None]
+        return labels + [""] * (campaign_items.NEW_ROWS - len(labels))
+
+    def pre_validate(self, form: Any) -> None:
+        removed = campaign_items.removed_keys(self.data, self.rows)
+        in_use = form.items_in_use(self.kind, removed) if removed else {}
+        self.outcome = campaign_items.apply_rows(self.kind, self.data, self.rows, in_use)
+        if self.outcome.errors:
+            self.errors.extend(self.outcome.errors[:-1])
+            raise ValidationError(self.outcome.errors[-1])
+
+
 class CampaignForm(FlaskForm):
     name = StringField(
         "Tên Cuộc thi",
@@ -126,6 +177,18 @@ class CampaignForm(FlaskForm):
             Length(max=2000, message="Nội dung dài quá 2000 ký tự."),
         ],
     )
+
+    steps = ItemListField("Các bước được tính", campaign_items.STEPS, DEFAULT_STEPS)
+    categories = ItemListField("Đối tượng người dân", campaign_items.CATEGORIES, DEFAULT_CATEGORIES)
+
+    def __init__(self, *args: Any, campaign: Any = None, **kwargs: Any) -> None:
+        """`campaign`: the campaign being edited (None for a new one); its values fill the form."""
+        self.campaign = campaign
+        super().__init__(*args, obj=campaign, **kwargs)
+
+    def items_in_use(self, kind: ItemKind, keys: set[str]) -> dict[str, int]:
+        """How many assists of the campaign use each of these keys."""
+        return campaign_items.keys_in_use(self.campaign, kind, keys)
 
     def validate_ends_on(self, field: DateText) -> None:
         if field.data and self.starts_on.data and field.data < self.starts_on.data:
