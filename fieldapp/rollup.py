@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -162,8 +162,10 @@ def city_figures(campaign: Campaign, wards: list[Ward]) -> CityFigures:
     return CityFigures(
         wards=lines,
         totals=city,
-        days=_filled(days, empty),
-        categories=_ordered(campaign, categories),
+        days=tally.every_day(campaign, {d: c for d, c in days.items() if c.assists > 0}),
+        categories=tally.in_category_order(
+            campaign, {k: c for k, c in categories.items() if c.assists > 0}
+        ),
         difficulty_kinds=kinds,
     )
 
@@ -300,22 +302,3 @@ def _sum_into(total: tally.Counts, part: tally.Counts) -> None:
     total.attempts += part.attempts
     for step, value in part.steps.items():
         total.steps[step] = total.steps.get(step, 0) + value
-
-
-def _filled(found: dict[date, tally.Counts], empty: dict[str, int]) -> list:
-    found = {d: c for d, c in found.items() if c.assists > 0}
-    if not found:
-        return []
-    day, last = min(found), max(found)
-    days = []
-    while day <= last:
-        days.append((day, found.get(day) or tally.Counts(steps=dict(empty))))
-        day += timedelta(days=1)
-    return days
-
-
-def _ordered(campaign: Campaign, found: dict[str, tally.Counts]) -> dict[str, tally.Counts]:
-    found = {k: c for k, c in found.items() if c.assists > 0}
-    order = [c for c in campaign.category_keys if c in found]
-    order += sorted(c for c in found if c not in order)
-    return {c: found[c] for c in order}

@@ -203,6 +203,12 @@ def by_unit(campaign: Campaign, unit_ids: Collection[int] | None = None) -> dict
 def by_category(campaign: Campaign, unit_ids: Collection[int] | None = None) -> dict[str, Counts]:
     """Log figures per category key, in the campaign's order (unknown keys last)."""
     found = {dims[0]: c for dims, c in _grouped(campaign, unit_ids, [Assist.category])}
+    return in_category_order(campaign, found)
+
+
+def in_category_order(campaign: Campaign, found: dict[str, Counts]) -> dict[str, Counts]:
+    """Figures per category in the campaign's order, unknown keys last (every split by
+    category: counted here, stored by tally_store, summed by rollup)."""
     order = [c for c in campaign.category_keys if c in found]
     order += sorted(c for c in found if c not in order)
     return {c: found[c] for c in order}
@@ -212,16 +218,19 @@ def by_day(
     campaign: Campaign, unit_ids: Collection[int] | None = None
 ) -> list[tuple[date, Counts]]:
     """Log figures per local day of receipt, every day from the first to the last (gaps = 0)."""
-    keys = campaign.step_keys
     grouped = _grouped(campaign, unit_ids, [local_date(Assist.received_at)])
-    found = {_as_date(dims[0]): c for dims, c in grouped}
+    return every_day(campaign, {_as_date(dims[0]): c for dims, c in grouped})
+
+
+def every_day(campaign: Campaign, found: dict[date, Counts]) -> list[tuple[date, Counts]]:
+    """Figures per day from the first to the last, a day without any as zeros."""
     if not found:
         return []
-    first, last = min(found), max(found)
+    day, last = min(found), max(found)
     days = []
-    while first <= last:
-        days.append((first, found.get(first) or Counts(steps={k: 0 for k in keys})))
-        first += timedelta(days=1)
+    while day <= last:
+        days.append((day, found.get(day) or Counts(steps=dict.fromkeys(campaign.step_keys, 0))))
+        day += timedelta(days=1)
     return days
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,8 +69,8 @@ def ward_figures(campaign: Campaign, ward_id: int) -> Figures:
     groups = _load(campaign, ward_id, [WARD, UNIT, CATEGORY, DAY, UNIT_CATEGORY])
     figures = Figures(totals=groups.get((WARD, 0, "")) or _empty(campaign))
     figures.per_unit = {unit: c for (scope, unit, _), c in groups.items() if scope == UNIT}
-    figures.categories = _ordered_categories(campaign, groups, CATEGORY)
-    figures.days = _filled_days(campaign, groups, DAY)
+    figures.categories = _categories(campaign, groups, CATEGORY)
+    figures.days = _days(campaign, groups, DAY)
     for (scope, unit, key), c in groups.items():
         if scope == UNIT_CATEGORY:
             figures.unit_categories.setdefault(unit, {})[key] = c.residents
@@ -101,8 +101,8 @@ def unit_figures(campaign: Campaign, unit: Unit) -> Figures:
     return Figures(
         totals=totals,
         per_unit={unit.id: totals} if totals.assists else {},
-        categories=_ordered_categories(campaign, groups, UNIT_CATEGORY),
-        days=_filled_days(campaign, groups, UNIT_DAY),
+        categories=_categories(campaign, groups, UNIT_CATEGORY),
+        days=_days(campaign, groups, UNIT_DAY),
     )
 
 
@@ -157,27 +157,18 @@ def _load(
     return {g: c for g, c in groups.items() if c.assists > 0}
 
 
-def _ordered_categories(
+def _categories(
     campaign: Campaign, groups: dict[tuple[str, int, str], tally.Counts], scope: str
 ) -> dict[str, tally.Counts]:
     found = {key: c for (s, _, key), c in groups.items() if s == scope}
-    order = [c for c in campaign.category_keys if c in found]
-    order += sorted(c for c in found if c not in order)
-    return {c: found[c] for c in order}
+    return tally.in_category_order(campaign, found)
 
 
-def _filled_days(
+def _days(
     campaign: Campaign, groups: dict[tuple[str, int, str], tally.Counts], scope: str
 ) -> list[tuple[date, tally.Counts]]:
     found = {date.fromisoformat(key): c for (s, _, key), c in groups.items() if s == scope}
-    if not found:
-        return []
-    day, last = min(found), max(found)
-    days = []
-    while day <= last:
-        days.append((day, found.get(day) or _empty(campaign)))
-        day += timedelta(days=1)
-    return days
+    return tally.every_day(campaign, found)
 
 
 # --- keeping them fresh ----------------------------------------------------------------------
