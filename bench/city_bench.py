@@ -56,6 +56,7 @@ from bench.synthetic import (  # noqa: E402
     UNIT_NAMES,
     assist_revisions,
     difficulty_row,
+    empty_app,
     login,
     name,
     percentile,
@@ -63,7 +64,7 @@ from bench.synthetic import (  # noqa: E402
     time_page,
     unit_kinds,
 )
-from fieldapp import create_app, rollup, tally_store  # noqa: E402
+from fieldapp import rollup, tally_store  # noqa: E402
 from fieldapp.enrol import enrol_device, issue_code  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
 from fieldapp.models import (  # noqa: E402
@@ -622,18 +623,8 @@ def main() -> None:
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
     url = args.database or f"sqlite:///{Path(tmp.name) / 'city.sqlite'}"
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench-" + "x" * 40,
-            "FIELDAPP_ENV": "development",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
+    app = empty_app(url)
     with app.app_context():
-        db.drop_all()
-        db.create_all()
         print(f"backend: {db.engine.dialect.name}")
         t0 = time.perf_counter()
         city = build_city(args.wards, args.units, args.assists)

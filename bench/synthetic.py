@@ -15,6 +15,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import Flask
+
+from fieldapp import create_app
+from fieldapp.extensions import db
 from fieldapp.models import Assist
 from fieldapp.text import fold
 
@@ -281,3 +285,20 @@ def stream(
         samples.append(tracemalloc.get_traced_memory()[1] / 2**20)
         tracemalloc.stop()
     return seconds, size, lines - 1, samples
+
+
+def empty_app(url: str) -> Flask:
+    """The app over `url` for a benchmark, its database emptied (drop_all, create_all)."""
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench-" + "x" * 40,
+            "FIELDAPP_ENV": "development",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    return app

@@ -34,6 +34,7 @@ from bench.synthetic import (  # noqa: E402
     UNIT_NAMES,
     assist_revisions,
     difficulty_row,
+    empty_app,
     login,
     name,
     phone,
@@ -41,7 +42,7 @@ from bench.synthetic import (  # noqa: E402
     time_page,
     unit_kinds,
 )
-from fieldapp import create_app, sync, tally, tally_store  # noqa: E402
+from fieldapp import sync, tally, tally_store  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
 from fieldapp.models import (  # noqa: E402
     Assist,
@@ -201,18 +202,8 @@ def main() -> None:
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
     url = args.database or f"sqlite:///{args.keep or Path(tmp.name) / 'bench.sqlite'}"
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench-" + "x" * 40,
-            "FIELDAPP_ENV": "development",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
+    app = empty_app(url)
     with app.app_context():
-        db.drop_all()
-        db.create_all()
         t0 = time.perf_counter()
         people = populate(args.assists, args.units)
         rows = db.session.scalar(sa.select(sa.func.count()).select_from(Assist))
