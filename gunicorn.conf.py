@@ -13,14 +13,20 @@ from typing import Any
 # Where to listen: behind nginx on the same host, a loopback port.
 bind = os.environ.get("FIELDAPP_BIND", "127.0.0.1:8000")
 
-# Sync workers: one request at a time each, the simplest model for a database-bound app.
-# WEB_CONCURRENCY (the usual name, also read by gunicorn itself) or 2 x cores + 1.
-worker_class = "sync"
+# Threaded workers: each process serves `threads` requests at once, so sign-in, pages and
+# /healthz are answered while other threads wait on the database for a phone's batch (with
+# one-request "sync" workers they queued behind every batch). The app lets at most
+# threads - 1 batches per process be written at once and answers the next one 503 with
+# Retry-After at once (FIELDAPP_SYNC_SLOTS), so a thread is always free for the rest.
+# WEB_CONCURRENCY (the usual name, also read by gunicorn itself) or 2 x cores + 1 processes:
+# Python runs one thread at a time per process, so processes use the cores, threads the waits.
+worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count() + 1)
+threads = int(os.environ.get("FIELDAPP_THREADS") or 4)
 
-# A sync worker must finish each request within `timeout` seconds or it is killed, and a
-# streamed CSV or workbook export of a whole ward (or of the city) is one long request.
-# 120 s leaves room for those; an ordinary page takes well under a second.
+# A worker that stops answering its master's heartbeat for `timeout` seconds is killed. With
+# threaded workers the heartbeat does not wait for requests, so a long streamed export is
+# not cut; the value bounds only a worker that hangs as a whole.
 timeout = int(os.environ.get("FIELDAPP_WORKER_TIMEOUT", "120"))
 # On restart (SIGHUP/SIGTERM) a worker may finish the export it is streaming.
 graceful_timeout = 60
@@ -55,9 +61,11 @@ preload_app = False
 
 
 def on_starting(server: Any) -> None:
-    """Tell the app how many workers will run (after the command line was applied).
+    """Tell the app how many workers and threads will run (after the command line was applied).
 
-    The app refuses per-worker rate-limit counters (memory://) in production unless this is 1
-    (fieldapp/config.py, check_ratelimit_storage). Workers inherit the environment at fork.
+    The app refuses per-worker rate-limit counters (memory://) in production unless there is
+    one worker (fieldapp/config.py, check_ratelimit_storage), and lets threads - 1 of each
+    worker's threads write sync batches at once. Workers inherit the environment at fork.
     """
     os.environ["FIELDAPP_WORKERS"] = str(server.cfg.workers)
+    os.environ["FIELDAPP_THREADS"] = str(server.cfg.threads)

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
+import threading
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+import sqlalchemy as sa
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
 
-from . import audit, enrol, openapi, sync
+from . import audit, enrol, openapi, sync, tally_store
 from .extensions import csrf, db, limiter
 from .models import Device
 from .text import utcnow
@@ -24,6 +29,8 @@ csrf.exempt(bp)  # Bearer-token authenticated; no cookie session, so no CSRF exp
 ENROL_RATE = "20 per minute"
 ENROL_MAX_BYTES = 4096
 SEEN_EVERY = timedelta(minutes=1)
+RETRY_AFTER_BUSY = 5  # seconds; the phone adds its own jitter
+log = logging.getLogger(__name__)
 
 MESSAGES = {
     "unauthorized": "Điện thoại này chưa được đăng ký hoặc đã bị thu hồi. "
@@ -38,6 +45,7 @@ MESSAGES = {
     "bad_request": "Yêu cầu không hợp lệ.",
     "bad_cursor": "Con trỏ trang (since) không hợp lệ.",
     "rate_limited": "Điện thoại gửi quá nhanh. Vui lòng thử lại sau ít phút.",
+    "busy": "Hệ thống đang bận. Các lượt vẫn được giữ trên máy và sẽ tự gửi lại sau ít phút.",
 }
 
 
@@ -64,6 +72,8 @@ def _api_error(error: ApiError) -> Any:
     response = error_response(error.status, error.error, error.message)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
+    if error.status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_BUSY)
     return response
 
 
@@ -211,8 +221,53 @@ def sync_batch() -> Any:
     limit = int(config["FIELDAPP_SYNC_MAX_RECORDS"])
     if len(records) > limit:
         raise ApiError(413, "too_many_records", MESSAGES["too_many_records"].format(max=limit))
-    # sync_records commits, with the device's last_seen_at.
-    return jsonify(sync.sync_records(records, device.user, device))
+    with sync_slot():
+        try:
+            # Commits, with the device's last_seen_at.
+            outcome = sync.sync_batch(records, device.user, device)
+        except (sa.exc.OperationalError, sa.exc.TimeoutError):
+            # A lock or the connection pool not free in time (sync.LOCK_TIMEOUT_MS, SQLite's
+            # busy timeout, the pool's timeout): nothing was stored; the phone sends again.
+            db.session.rollback()
+            log.warning("sync batch answered 503: database busy", exc_info=True)
+            raise ApiError(503, "busy") from None
+    response = jsonify(outcome.as_json())
+    if outcome.touched:
+        fold_after(response, current_app._get_current_object())
+    return response
+
+
+@contextmanager
+def sync_slot() -> Iterator[None]:
+    """One of the process's FIELDAPP_SYNC_SLOTS, or 503 + Retry-After at once when all are taken.
+
+    So a wave of phones never takes every thread: sign-in, pages and /healthz keep answering,
+    and no phone's request waits in a queue past the proxy's timeout (the phone backs off).
+    """
+    count = current_app.config["FIELDAPP_SYNC_SLOTS"]
+    slots = current_app.extensions.setdefault(
+        "fieldapp.sync_slots", threading.BoundedSemaphore(max(1, count))
+    )
+    if count == 0 or not slots.acquire(blocking=False):
+        raise ApiError(503, "busy")
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+def fold_after(response: Any, app: Flask) -> None:
+    """Fold the batch into the tally's figures once the phone has its answer (tally_store.py)."""
+
+    def fold() -> None:
+        with app.app_context():
+            try:
+                tally_store.catch_up_everywhere()
+            except Exception:  # the records are stored; the next fold or reader catches up
+                log.exception("folding the tally after a sync batch failed")
+                db.session.rollback()
+
+    response.call_on_close(fold)
 
 
 @bp.get("/records")

@@ -84,7 +84,8 @@ def index() -> Any:
         chart=(CHART_W, CHART_H),
         days_left=tally.days_left(campaign, local_today()),
         due=campaign.report_due,
-        counted_at=utcnow(),
+        counted_at=city.as_of or utcnow(),
+        catching_up=city.as_of is not None,
     )
 
 

@@ -117,10 +117,10 @@ def demo_command() -> None:
 @click.command("recount")
 @with_appcontext
 def recount_command() -> None:
-    """Count every ward's stored tally figures afresh on their next read.
+    """Count every ward's stored tally figures afresh at their next fold.
 
-    For after a manual repair of the assists table or a partial restore: the app itself
-    never deletes assists, and every other change is noticed by tally.data_version().
+    For after a manual repair or a partial restore that the triggers on `assists` did not see
+    (a restore that replaced the tables, say): every change to assists itself is folded in.
     """
     from .models import TallyState
     from .tally_store import forget

@@ -19,16 +19,18 @@ ENV_KEYS = (
     "FIELDAPP_RATELIMIT_STORAGE_URI",
     "FIELDAPP_TRUSTED_PROXIES",
     "FIELDAPP_WORKERS",
+    "FIELDAPP_THREADS",
+    "FIELDAPP_SYNC_SLOTS",
 )
 
 INSECURE_KEYS = {"", "dev", "changeme", "secret", "change-me"}
 
-# Connection pool per process. A sync gunicorn worker serves one request at a time and holds
-# one connection during it, so 2 kept open is plenty; the overflow covers CLI commands and
-# threads. Worst case on PostgreSQL: workers x (pool_size + max_overflow) connections.
+# Connection pool per process. A gunicorn worker serves `threads` (4) requests at once, each
+# holding one connection, so 4 kept open; the overflow covers the rest. Worst case on
+# PostgreSQL: workers x (pool_size + max_overflow) connections.
 ENGINE_DEFAULTS: dict[str, Any] = {
     "pool_pre_ping": True,  # a connection dropped by a PostgreSQL restart is replaced, not used
-    "pool_size": 2,
+    "pool_size": 4,
     "max_overflow": 4,
     "pool_timeout": 10,  # seconds to wait for a free connection before an error (never hang)
     "pool_recycle": 1800,  # seconds; below the idle timeouts of common proxies and firewalls
@@ -60,6 +62,11 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # How many processes serve the app; gunicorn.conf.py sets it to its worker count.
         # None: unknown (then production needs a shared rate-limit storage).
         "FIELDAPP_WORKERS": None,
+        # Threads per process (gunicorn.conf.py sets it), and how many of them may write sync
+        # batches at once; a batch beyond that is answered 503 + Retry-After at once, so the
+        # other threads stay free for sign-in, pages and /healthz. None: threads - 1.
+        "FIELDAPP_THREADS": None,
+        "FIELDAPP_SYNC_SLOTS": None,
         # Merged over ENGINE_DEFAULTS below (keys given here win).
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of one hour
@@ -93,6 +100,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         cfg.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     workers = cfg.get("FIELDAPP_WORKERS")
     cfg["FIELDAPP_WORKERS"] = int(workers) if workers not in (None, "") else None
+    cfg["FIELDAPP_SYNC_SLOTS"] = sync_slots(cfg.get("FIELDAPP_SYNC_SLOTS"), cfg["FIELDAPP_THREADS"])
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
         cfg["SQLALCHEMY_DATABASE_URI"], cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
     )
@@ -114,6 +122,18 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         cfg["SECRET_KEY"] = development_key(Path(app.instance_path))
     if production:
         check_ratelimit_storage(cfg["RATELIMIT_STORAGE_URI"], cfg["FIELDAPP_WORKERS"])
+
+
+def sync_slots(given: Any, threads: Any) -> int:
+    """Sync batches one process writes at once: as given, else all threads but one (>= 1).
+
+    Without a thread count (the development server, tests) 4: enough to let batches overlap.
+    """
+    if given not in (None, ""):
+        return max(0, int(given))
+    if threads not in (None, ""):
+        return max(1, int(threads) - 1)
+    return 4
 
 
 def check_ratelimit_storage(uri: str, workers: int | None) -> None:

@@ -329,7 +329,7 @@ class Assist(RecordMixin, db.Model):
             sqlite_where=sa.text("is_current = 1 AND voided = 0"),
             postgresql_where=sa.text("is_current AND NOT voided"),
         ),
-        # Only erased rows: lets tally.data_version() notice an erasure without a scan.
+        # Only erased rows: privacy.sweep() finds them without a scan.
         sa.Index(
             "ix_assists_erased",
             "campaign_id",
@@ -338,7 +338,7 @@ class Assist(RecordMixin, db.Model):
             sqlite_where=sa.text("erased_at IS NOT NULL"),
             postgresql_where=sa.text("erased_at IS NOT NULL"),
         ),
-        # tally.data_version() of one ward: newest id and row count from the index alone.
+        # One ward's rows of a campaign (tally_store counts a ward afresh from them).
         sa.Index("ix_assists_ward", "campaign_id", "ward_id", "id"),
         # tally_store: the likely duplicates a batch touches, by folded name.
         sa.Index(
@@ -437,12 +437,59 @@ class Participant(db.Model):
 
 
 class TallyState(db.Model):
-    """Which tally.data_version() a ward's stored figures were counted at (tally_store.py)."""
+    """Whether a ward's stored figures were ever counted, and when last caught up (tally_store).
+
+    Only the process folding a ward's pending changes locks this row; writers never touch it.
+    """
 
     __tablename__ = "tally_state"
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), primary_key=True)
     ward_id: Mapped[int] = mapped_column(sa.ForeignKey("wards.id"), primary_key=True)
-    stamp: Mapped[str | None] = mapped_column(sa.String(200))  # None: rebuild on next read
+    built_at: Mapped[datetime | None]  # None: count everything afresh at the next fold
+    folded_at: Mapped[datetime | None]
+
+
+class TallyPending(db.Model):
+    """A resident whose assists changed and whose figures are not folded in yet (tally_store).
+
+    Written only by the database's triggers on `assists` (models.TALLY_TRIGGERS), in the same
+    transaction as the change, so no write can bypass the figures; resident_key NULL asks for
+    the whole ward to be counted afresh. Insert-only for writers: nothing here is a hot row.
+    """
+
+    __tablename__ = "tally_pending"
+    __table_args__ = (sa.Index("ix_tally_pending_ward", "campaign_id", "ward_id", "id"),)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
+    campaign_id: Mapped[int]
+    ward_id: Mapped[int]
+    resident_key: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TallyAtom(db.Model):
+    """One counted assist as the stored figures count it (tally_store): the figures are the
+    sum of these, resident by resident, so a fold can take a resident out and put them back."""
+
+    __tablename__ = "tally_atoms"
+    __table_args__ = (
+        sa.Index("ix_tally_atoms_resident", "campaign_id", "ward_id", "resident_key"),
+        sa.Index("ix_tally_atoms_name", "campaign_id", "ward_id", "name_key", "birth_year"),
+    )
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
+    campaign_id: Mapped[int]
+    ward_id: Mapped[int]
+    resident_key: Mapped[str] = mapped_column(sa.String(32))
+    unit_id: Mapped[int]
+    category: Mapped[str] = mapped_column(sa.String(30))
+    day: Mapped[date]  # local day of receipt
+    steps: Mapped[str] = mapped_column(sa.String(200))
+    attempts: Mapped[int]
+    name_key: Mapped[str | None] = mapped_column(sa.String(120))
+    birth_year: Mapped[int | None]
 
 
 class TallyFigure(db.Model):
@@ -458,6 +505,84 @@ class TallyFigure(db.Model):
     residents: Mapped[int] = mapped_column(default=0)
     assists: Mapped[int] = mapped_column(default=0)
     attempts: Mapped[int] = mapped_column(default=0)
+
+
+# Every change to `assists` leaves its residents in tally_pending, in the same transaction.
+# PostgreSQL: one INSERT ... SELECT per statement (transition tables); SQLite: per row.
+# A migration that rebuilds `assists` on SQLite (Alembic's batch mode copies the table) drops
+# them: it must call create_tally_triggers() again (tests/test_migrations.py checks).
+_PENDING_PG = """
+CREATE OR REPLACE FUNCTION tally_pending_{name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO tally_pending (campaign_id, ward_id, resident_key, created_at)
+  SELECT DISTINCT campaign_id, ward_id, resident_key, timezone('utc', now()) FROM ({rows}) AS c;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER assists_tally_{name} AFTER {event} ON assists
+  REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION tally_pending_{name}();
+"""
+_PENDING_SQLITE = """
+CREATE TRIGGER assists_tally_{name} AFTER {event} ON assists FOR EACH ROW BEGIN
+  INSERT INTO tally_pending (campaign_id, ward_id, resident_key, created_at)
+  SELECT campaign_id, ward_id, resident_key, strftime('%Y-%m-%d %H:%M:%f', 'now')
+  FROM ({rows});
+END
+"""
+TALLY_TRIGGERS = {
+    "postgresql": [
+        _PENDING_PG.format(
+            name="insert",
+            event="INSERT",
+            tables="NEW TABLE AS new_rows",
+            rows="SELECT campaign_id, ward_id, resident_key FROM new_rows",
+        ),
+        _PENDING_PG.format(
+            name="update",
+            event="UPDATE",
+            tables="OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            rows="SELECT campaign_id, ward_id, resident_key FROM old_rows UNION ALL "
+            "SELECT campaign_id, ward_id, resident_key FROM new_rows",
+        ),
+        _PENDING_PG.format(
+            name="delete",
+            event="DELETE",
+            tables="OLD TABLE AS old_rows",
+            rows="SELECT campaign_id, ward_id, resident_key FROM old_rows",
+        ),
+    ],
+    "sqlite": [
+        _PENDING_SQLITE.format(
+            name="insert",
+            event="INSERT",
+            rows="SELECT NEW.campaign_id AS campaign_id, NEW.ward_id AS ward_id, "
+            "NEW.resident_key AS resident_key",
+        ),
+        _PENDING_SQLITE.format(
+            name="update",
+            event="UPDATE",
+            rows="SELECT OLD.campaign_id AS campaign_id, OLD.ward_id AS ward_id, "
+            "OLD.resident_key AS resident_key UNION "
+            "SELECT NEW.campaign_id, NEW.ward_id, NEW.resident_key",
+        ),
+        _PENDING_SQLITE.format(
+            name="delete",
+            event="DELETE",
+            rows="SELECT OLD.campaign_id AS campaign_id, OLD.ward_id AS ward_id, "
+            "OLD.resident_key AS resident_key",
+        ),
+    ],
+}
+
+
+def create_tally_triggers(connection: Any) -> None:
+    """Create the triggers that fill tally_pending (db.create_all() and the migration)."""
+    for statement in TALLY_TRIGGERS.get(connection.dialect.name, []):
+        connection.exec_driver_sql(statement.strip())
+
+
+@sa.event.listens_for(db.metadata, "after_create")
+def _after_create(_target: Any, connection: Any, **_kw: Any) -> None:
+    create_tally_triggers(connection)
 
 
 class AuditEvent(db.Model):

@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from . import audit, tally_store
+from . import audit
 from .extensions import db
 from .models import Assist, AuditEvent, Campaign, ConsentText, Participant, Unit, UnitReport, User
 from .roles import visible
@@ -206,7 +206,6 @@ def _unlink_resident_keys(chosen: Any, scope: Any) -> int:
     every row of that resident in `scope` and in the same campaigns, keeps each count exactly
     as it was while nothing links the rows to the person any more.
     """
-    _forget_figures(chosen)
     pairs = db.session.execute(
         sa.select(Assist.resident_key, Assist.campaign_id).where(chosen).distinct()
     ).all()
@@ -231,16 +230,6 @@ def _unlink_resident_keys(chosen: Any, scope: Any) -> int:
     return len(fresh)
 
 
-def _forget_figures(chosen: Any) -> None:
-    """The stored figures of the wards these rows count in are counted again on the next read.
-
-    Called before any row is changed: the state lock comes first, as in sync.py.
-    """
-    tally_store.forget(
-        db.session.execute(sa.select(Assist.campaign_id, Assist.ward_id).where(chosen).distinct())
-    )
-
-
 def recent_erasures(user: User, limit: int = 20) -> list[AuditEvent]:
     """The ward's latest erasures (when, by whom, how many records): proof a request was met."""
     return list(
@@ -261,7 +250,6 @@ def sweep(campaign_ids: list[int] | None = None, now: datetime | None = None) ->
     erased = sa.select(Assist.record_id).where(Assist.erased_at.is_not(None))
     if campaign_ids is not None:
         erased = erased.where(Assist.campaign_id.in_(campaign_ids))
-    _forget_figures(sa.and_(Assist.record_id.in_(erased.scalar_subquery()), _has_personal()))
     result = db.session.execute(
         sa.update(Assist)
         .where(Assist.record_id.in_(erased.scalar_subquery()), _has_personal())

@@ -398,7 +398,8 @@ def ward() -> Any:
         open_difficulties=tally.open_difficulties(campaign, ids),
         units_by_id={u.id: u for u in units},
         review=_review(campaign, current_user.ward_id),
-        counted_at=utcnow(),
+        counted_at=figures.as_of or utcnow(),
+        catching_up=figures.as_of is not None,
         **_countdown(campaign),
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from . import tally, tally_store
 from .extensions import db
 from .models import (
-    Assist,
     Campaign,
     Difficulty,
     TallyFigure,
+    TallyPending,
     TallyState,
     Target,
     Unit,
@@ -74,6 +74,7 @@ class CityFigures:
     days: list[tuple[date, tally.Counts]] = field(default_factory=list)
     categories: dict[str, tally.Counts] = field(default_factory=dict)
     difficulty_kinds: list[tally.DifficultyCounts] = field(default_factory=list)
+    as_of: datetime | None = None  # tally_store.Figures.as_of, the oldest of the wards'
 
     @property
     def completed(self) -> int:
@@ -112,7 +113,7 @@ class CityFigures:
 def city_figures(campaign: Campaign, wards: list[Ward]) -> CityFigures:
     """The roll-up of `wards` for a campaign (the city's, or one ward's own)."""
     ward_ids = [w.id for w in wards]
-    refresh_all(campaign, ward_ids)
+    as_of = refresh_all(campaign, ward_ids)
     empty = dict.fromkeys(campaign.step_keys, 0)
     f = TallyFigure
     mine = (f.campaign_id == campaign.id, f.ward_id.in_(ward_ids))
@@ -167,52 +168,34 @@ def city_figures(campaign: Campaign, wards: list[Ward]) -> CityFigures:
             campaign, {k: c for k, c in categories.items() if c.assists > 0}
         ),
         difficulty_kinds=kinds,
+        as_of=as_of,
     )
 
 
-def refresh_all(campaign: Campaign, ward_ids: list[int]) -> int:
-    """tally_store.refresh() for every ward whose figures are stale; returns how many were.
+def refresh_all(campaign: Campaign, ward_ids: list[int]) -> datetime | None:
+    """tally_store.settle() every ward with changes not yet folded in (or never counted).
 
-    One read of the data versions and the stamps instead of one per ward: each ward's
-    newest id is one backward step in ix_assists_ward, erasures come from ix_assists_erased.
+    Two reads find them (the wards' state rows, the wards with pending rows) instead of one
+    per ward. Returns the time the figures stand at: the oldest change still being folded in
+    (None: every record received is counted).
     """
-    # The same parts as tally.data_version(campaign, ward): newest id, erasures, last erasure.
-    newest = (
-        sa.select(sa.func.max(Assist.id))
-        .where(Assist.campaign_id == campaign.id, Assist.ward_id == Ward.id)
-        .scalar_subquery()
-    )
-    versions: dict[int, list[Any]] = {
-        ward_id: [last_id, 0, None]
-        for ward_id, last_id in db.session.execute(
-            sa.select(Ward.id, newest).where(Ward.id.in_(ward_ids))
-        )
-    }
-    for ward_id, erased, last in db.session.execute(
-        sa.select(Assist.ward_id, sa.func.count(), sa.func.max(Assist.erased_at))
-        .where(
-            Assist.campaign_id == campaign.id,
-            Assist.ward_id.in_(ward_ids),
-            Assist.erased_at.is_not(None),
-        )
-        .group_by(Assist.ward_id)
-    ):
-        versions[ward_id][1:] = [erased, last]
-    stamps = dict(
-        db.session.execute(
-            sa.select(TallyState.ward_id, TallyState.stamp).where(
-                TallyState.campaign_id == campaign.id
+    built = set(
+        db.session.scalars(
+            sa.select(TallyState.ward_id).where(
+                TallyState.campaign_id == campaign.id, TallyState.built_at.is_not(None)
             )
-        ).all()
+        )
     )
-    stale = [
-        ward_id
-        for ward_id in ward_ids
-        if stamps.get(ward_id) != tally_store.stamp_of(tuple(versions[ward_id]))
-    ]
-    for ward_id in stale:
-        tally_store.refresh(campaign, ward_id)
-    return len(stale)
+    pending = set(
+        db.session.scalars(
+            sa.select(TallyPending.ward_id)
+            .where(TallyPending.campaign_id == campaign.id)
+            .distinct()
+        )
+    )
+    behind = [w for w in ward_ids if w not in built or w in pending]
+    times = [tally_store.settle(campaign, ward_id) for ward_id in behind]
+    return min((t for t in times if t is not None), default=None)
 
 
 def _listed_units(ward_ids: list[int], counted: dict[int, set[int]]) -> dict[int, set[int]]:

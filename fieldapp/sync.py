@@ -1,12 +1,16 @@
 """The sync rules of shared/design/sync-protocol.md, as plain functions (no request inside).
 
 `sync_records(records, user, device)` answers one status per record and commits. It reads the
-existing revisions of every id in the batch with one query per table, decides every record in
-order in memory (so duplicate ids in one batch are answered one after another), and writes the
-batch with one UPDATE and one multi-row INSERT per table. The database's constraints
-(unique (record_id, rev), at most one current row per record_id) are the last line of defence
-against a concurrent writer: on an IntegrityError the batch is rolled back and decided again
-against what is now committed, so a race ends in contract answers, never a 500.
+stored revisions of every id in the batch with one narrow query per table (and the full current
+row only of the ids it will revise), decides every record in order in memory (so duplicate ids
+in one batch are answered one after another), and writes the batch with one UPDATE and one
+multi-row INSERT per table. It writes records only: the tally's figures are folded in after
+the answer (tally_store.py), so batches of one ward never wait for each other.
+
+The database's constraints (unique (record_id, rev), at most one current row per record_id)
+are the last line of defence against a concurrent writer: on an IntegrityError the batch is
+rolled back and decided again against what is now committed, so a race ends in contract
+answers, never a 500.
 
 Voided records (`voided: true`) need a valid id, rev, type and recorded_at. Their `data` is only
 lightly checked: every field that passes its rule is kept, every other one is taken from the
@@ -29,7 +33,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from . import tally_store
 from .extensions import db
 from .models import Assist, Campaign, Device, Difficulty, Unit, User
 from .text import LOCAL_TZ, fold, nfc, normalise_phone, resident_key_for, to_local, utcnow
@@ -42,6 +45,7 @@ MAX_TEXT = 2000
 MAX_ATTEMPTS = 20
 PAGE_SIZE = 200
 RETRIES = 5
+LOCK_TIMEOUT_MS = 5000
 
 ASSIST_KEYS = frozenset(
     {
@@ -147,9 +151,21 @@ class Known:
     user_id: int
     revs: set[int]
     current_rev: int
-    current: dict[str, Any]  # the current row's columns (a committed row or a pending insert)
+    # The current row's columns (a committed row or a pending insert); None until needed.
+    current: dict[str, Any] | None = None
     pending: bool = False
-    committed: dict[str, Any] | None = None  # the current row before this batch (the tally's)
+
+
+@dataclass
+class Outcome:
+    """A batch's answers, and the (campaign, ward) pairs whose assists it changed."""
+
+    server_time: str | None
+    results: list[dict[str, Any]]
+    touched: set[tuple[int, int]] = field(default_factory=set)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"server_time": self.server_time, "results": self.results}
 
 
 def make_context(user: User, device: Device | None = None, now: datetime | None = None) -> Context:
@@ -431,29 +447,41 @@ def _result(env: Envelope, status: str, **extra: Any) -> dict[str, Any]:
 
 
 def _load_known(envelopes: list[Envelope]) -> dict[str, Known]:
-    """Every stored revision of the batch's ids: one query per table."""
+    """The stored revisions of the batch's ids: one narrow query per table, then the full
+    current row of only those ids the batch may revise (a fresh batch reads no more)."""
     known: dict[str, Known] = {}
     ids = sorted({e.id for e in envelopes if e.id})
     if not ids:
         return known
     for kind, model in MODELS.items():
         table = model.__table__
-        rows = db.session.execute(sa.select(table).where(table.c.record_id.in_(ids))).mappings()
-        for row in rows:
-            entry = known.get(row["record_id"])
+        c = table.c
+        narrow = sa.select(c.record_id, c.user_id, c.rev, c.is_current)
+        for rid, user_id, rev, is_current in db.session.execute(narrow.where(c.record_id.in_(ids))):
+            entry = known.get(rid)
             if entry is None:
-                entry = Known(kind, row["user_id"], set(), 0, {})
-                known[row["record_id"]] = entry
+                entry = known[rid] = Known(kind, user_id, set(), 0)
             if entry.type != kind:
                 # The same id in both tables (never written by this module): refuse both.
                 entry.user_id = -1
-            entry.revs.add(row["rev"])
-            # The current row; the highest revision only if none is marked (never expected).
-            marked = entry.current.get("is_current", False)
-            if row["is_current"] or (not marked and row["rev"] > entry.current_rev):
-                entry.current_rev = row["rev"]
-                entry.current = dict(row)
-                entry.committed = entry.current
+            entry.revs.add(rev)
+            if is_current:
+                entry.current_rev = rev
+    wanted = {
+        e.id
+        for e in envelopes
+        if e.id in known and e.rev is not None and e.rev not in known[e.id].revs
+    }
+    for kind, model in MODELS.items():
+        table = model.__table__
+        mine = sorted(rid for rid in wanted if known[rid].type == kind)
+        if not mine:
+            continue
+        rows = db.session.execute(
+            sa.select(table).where(table.c.record_id.in_(mine), table.c.is_current)
+        ).mappings()
+        for row in rows:
+            known[row["record_id"]].current = dict(row)
     return known
 
 
@@ -475,6 +503,9 @@ def _decide(
             return _result(env, "stale", server_rev=entry.current_rev)
 
     previous = entry.current if entry else None
+    if entry is not None and previous is None:
+        # Revisions but none marked current (never written by this module): refuse it.
+        return _result(env, "invalid", errors={"id": MSG["owner"]})
     if previous is not None:
         campaign = ctx.campaign_by_id(previous["campaign_id"])
     elif ctx.campaign is not None:
@@ -530,7 +561,7 @@ def _decide(
     if entry is None:
         known[env.id] = Known(env.type, ctx.user.id, {env.rev}, env.rev, row, pending=True)
     else:
-        if entry.pending:
+        if entry.pending and entry.current is not None:
             entry.current["is_current"] = False  # an earlier revision in this same batch
         else:
             table_writes["unmark"].add(env.id)
@@ -572,54 +603,56 @@ def _write(writes: dict[str, Any]) -> None:
         # One order for every writer, so two batches lock the same ids in the same order.
         rows = sorted(writes[kind]["insert"], key=lambda row: (row["record_id"], row["rev"]))
         if rows:
-            db.session.execute(sa.insert(table), rows)
+            # One multi-row INSERT (not one statement per row); every row has the same keys.
+            db.session.execute(sa.insert(table).values(rows))
 
 
-def _tally_pairs(writes: dict[str, Any]) -> set[tuple[int, int]]:
+def _touched(writes: dict[str, Any]) -> set[tuple[int, int]]:
     return {(row["campaign_id"], row["ward_id"]) for row in writes["assist"]["insert"]}
 
 
-def _record_tally(
-    known: dict[str, Known], writes: dict[str, Any], fresh: set[tuple[int, int]], ctx: Context
-) -> None:
-    """Move the stored figures (tally_store) by the batch's assists: before -> after, per record."""
-    changes: dict[tuple[int, int], dict[str, tuple[Any, Any]]] = {}
-    for row in writes["assist"]["insert"]:
-        pair = (row["campaign_id"], row["ward_id"])
-        if pair in fresh:
-            entry = known[row["record_id"]]
-            changes.setdefault(pair, {})[row["record_id"]] = (entry.committed, entry.current)
-    for (campaign_id, ward_id), per_record in sorted(changes.items()):
-        tally_store.record(ctx.campaign_by_id(campaign_id), ward_id, list(per_record.values()))
+def sync_batch(
+    records: list[Any], user: User, device: Device | None = None, now: datetime | None = None
+) -> Outcome:
+    """Apply one batch from a member's phone: one answer per record. Commits."""
+    now = now or utcnow()
+    envelopes = [check_envelope(raw) for raw in records]
+    attempts = 0
+    while True:
+        try:
+            outcome = write_batch(envelopes, user, device, now)
+            db.session.commit()
+            return outcome
+        except sa.exc.DBAPIError as error:
+            # Another request wrote one of these ids meanwhile (or PostgreSQL chose this
+            # transaction as a deadlock victim): decide again against what is committed now.
+            db.session.rollback()
+            attempts += 1
+            if not _is_conflict(error) or attempts == RETRIES:
+                raise
+
+
+def write_batch(
+    envelopes: list[Envelope], user: User, device: Device | None, now: datetime
+) -> Outcome:
+    """Decide and write a batch inside the caller's transaction (sync_batch commits it)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Never wait long for another transaction's lock: a contract answer (503, resend) beats
+        # a phone's request hanging past the proxy's timeout.
+        db.session.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
+    ctx = make_context(user, device, now)
+    known = _load_known(envelopes)
+    writes = {kind: {"unmark": set(), "insert": []} for kind in MODELS}
+    results = [_decide(env, ctx, known, writes) for env in envelopes]
+    _write(writes)
+    return Outcome(iso_local(now), results, _touched(writes))
 
 
 def sync_records(
     records: list[Any], user: User, device: Device | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
     """Apply one batch from a member's phone; returns {"server_time", "results"}. Commits."""
-    now = now or utcnow()
-    envelopes = [check_envelope(raw) for raw in records]
-    for attempt in range(RETRIES):
-        ctx = make_context(user, device, now)
-        known = _load_known(envelopes)
-        writes = {kind: {"unmark": set(), "insert": []} for kind in MODELS}
-        results = [_decide(env, ctx, known, writes) for env in envelopes]
-        try:
-            fresh = tally_store.lock(_tally_pairs(writes))
-            _write(writes)
-            _record_tally(known, writes, fresh, ctx)
-            db.session.commit()
-        except sa.exc.DBAPIError as error:
-            # Another request wrote one of these ids meanwhile (or PostgreSQL chose this
-            # transaction as a deadlock victim): decide again against what is committed now.
-            db.session.rollback()
-            if not _is_conflict(error):
-                raise
-            if attempt == RETRIES - 1:
-                raise
-            continue
-        break
-    return {"server_time": iso_local(now), "results": results}
+    return sync_batch(records, user, device, now).as_json()
 
 
 def _is_conflict(error: sa.exc.DBAPIError) -> bool:

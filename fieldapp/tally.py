@@ -810,27 +810,6 @@ def likely_duplicates(
     return len(pairs), list(groups.values())
 
 
-def data_version(campaign_id: int, ward_id: int | None = None) -> tuple[Any, ...]:
-    """A cheap marker that changes with every write that can change an assist-derived figure.
-
-    Records change only by new rows (revisions and voids are new revisions, the sync
-    contract: the newest id) and by erasure (privacy.py, sync.py set erased_at). Two index
-    lookups (ix_assists_ward, ix_assists_erased), well under a millisecond at any size.
-    The app never deletes assists; anything that changes them another way (a manual repair,
-    a new kind of in-place UPDATE) must call tally_store.forget(), or `flask recount` after.
-    """
-    scope = [Assist.campaign_id == campaign_id]
-    if ward_id is not None:
-        scope.append(Assist.ward_id == ward_id)
-    newest = db.session.scalar(sa.select(sa.func.max(Assist.id)).where(*scope))
-    erased = db.session.execute(
-        sa.select(sa.func.count(), sa.func.max(Assist.erased_at)).where(
-            *scope, Assist.erased_at.is_not(None)
-        )
-    ).one()
-    return (newest, *erased)
-
-
 def days_left(campaign: Campaign, today: date) -> int:
     """Days until the report deadline (0 on the day itself, negative once passed)."""
     return (campaign.report_due - today).days

@@ -378,7 +378,9 @@ class Phone:
                 outbox = self._take(outbox, body)
                 failures = 0
                 continue
-            if status is not None:
+            if status == 503 and isinstance(body, dict) and body.get("error") == "busy":
+                stats.add("busy")  # the contract's "saturated, send again later" (Retry-After)
+            elif status is not None:
                 stats.add(f"http {status}")
                 if status not in (429,) and status < 500:
                     self.problems.append(f"answer {status}: {body!r:.300}")

@@ -530,3 +530,54 @@ def test_real_answers_match_the_openapi_document(client, world):
     for record in page["records"]:
         data_schema = "AssistData" if record["type"] == "assist" else "DifficultyData"
         check(doc, {"$ref": f"#/components/schemas/{data_schema}"}, record["data"])
+
+
+# --- a saturated server -------------------------------------------------------------------------
+
+
+def test_a_full_sync_path_answers_503_with_retry_after_at_once(app, client, world, token):
+    """Every slot taken (api.sync_slot): 503 + Retry-After, nothing stored, the phone resends."""
+    slots = app.config["FIELDAPP_SYNC_SLOTS"]
+    post_sync(client, token, {"records": []})  # the slots now exist
+    semaphore = app.extensions["fieldapp.sync_slots"]
+    for _ in range(slots):
+        assert semaphore.acquire(blocking=False)
+    try:
+        response = post_sync(client, token, {"records": [assist(world)]})
+        assert_error(response, 503, "busy")
+        assert response.headers["Retry-After"] == "5"
+        assert stored_count() == 0
+    finally:
+        for _ in range(slots):
+            semaphore.release()
+    assert_still_works(client, token, world)
+
+
+def test_a_database_too_busy_to_answer_in_time_is_a_503_not_a_500(
+    client, world, token, monkeypatch
+):
+    """A lock or a pooled connection not free in time: the batch is not stored, the phone is
+    told to come back (Retry-After), and the next batch goes through."""
+    from fieldapp import sync
+
+    def busy(*_args, **_kwargs):
+        raise sa.exc.OperationalError(
+            "SELECT 1", {}, Exception("canceling statement: lock timeout")
+        )
+
+    real = sync.sync_batch
+    monkeypatch.setattr(sync, "sync_batch", busy)
+    response = post_sync(client, token, {"records": [assist(world)]})
+    assert_error(response, 503, "busy")
+    assert response.headers["Retry-After"] == "5"
+    monkeypatch.setattr(sync, "sync_batch", real)
+    assert_still_works(client, token, world)
+
+
+def test_the_slots_leave_a_thread_free_for_everything_else():
+    """gunicorn.conf.py's threads: all but one may write batches; at least one always may."""
+    from fieldapp.config import sync_slots
+
+    assert sync_slots(None, "4") == 3 and sync_slots(None, "1") == 1
+    assert sync_slots("0", "4") == 0 and sync_slots("6", "4") == 6
+    assert sync_slots(None, None) == 4

@@ -37,6 +37,14 @@ def test_init_command_builds_the_models_schema(backend, empty_database_url, tmp_
     with app.app_context(), db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
     assert diff == []
+    # The triggers that queue every change to assists for the tally (models.TALLY_TRIGGERS).
+    with app.app_context(), db.engine.connect() as conn:
+        if backend == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        else:
+            query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+        names = set(conn.execute(sa.text(query)).scalars())
+    assert names == {f"assists_tally_{event}" for event in ("insert", "update", "delete")}
     # Running it again is harmless (an upgrade with nothing to do).
     assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
     with app.app_context():

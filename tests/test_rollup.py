@@ -86,12 +86,23 @@ def test_the_city_is_the_sum_of_its_wards(city):
         assert line.counts == tally.totals(city.campaign, ids)
 
 
-def test_a_stale_ward_is_counted_again_in_the_roll_up(city):
+def test_a_ward_marked_for_a_recount_is_counted_again_in_the_roll_up(city, monkeypatch):
     first = rollup.city_figures(city.campaign, _wards(city))
-    assert rollup.refresh_all(city.campaign, [w.id for w in _wards(city)]) == 0
+    assert first.as_of is None  # every record received is counted
+    counted: list[int] = []
+    real = tally_store.rebuild
+
+    def counting(campaign, ward_id):
+        counted.append(ward_id)
+        return real(campaign, ward_id)
+
+    monkeypatch.setattr(tally_store, "rebuild", counting)
+    ward_ids = [w.id for w in _wards(city)]
+    assert rollup.refresh_all(city.campaign, ward_ids) is None and counted == []
     tally_store.forget([(city.campaign.id, city.wards["A"].id)])
     db.session.commit()
-    assert rollup.refresh_all(city.campaign, [w.id for w in _wards(city)]) == 1
+    assert rollup.refresh_all(city.campaign, ward_ids) is None
+    assert counted == [city.wards["A"].id]
     again = rollup.city_figures(city.campaign, _wards(city))
     assert again.totals == first.totals
 

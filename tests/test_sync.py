@@ -478,10 +478,10 @@ def test_upper_case_ids_are_the_same_record(world):
 def test_an_integrity_error_is_decided_again_not_a_500(world, monkeypatch):
     """Simulate a concurrent writer: its row lands between our read and our write."""
     rid = new_id()
-    real = sync.tally_store.lock
+    real = sync._write
     calls = []
 
-    def racing_lock(pairs):
+    def racing_write(writes):
         # The batch is decided; the other writer commits just before this one writes.
         if not calls:
             calls.append(1)
@@ -504,9 +504,9 @@ def test_an_integrity_error_is_decided_again_not_a_500(world, monkeypatch):
                     "consent": True,
                 }
                 conn.execute(sa.insert(Assist.__table__), [row])
-        return real(pairs)
+        return real(writes)
 
-    monkeypatch.setattr(sync.tally_store, "lock", racing_lock)
+    monkeypatch.setattr(sync, "_write", racing_write)
     (result,) = run(world, [assist(world, rid)])
     assert result["status"] == "unchanged"
     assert len(rows()) == 1

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from fieldapp import sync, tally
 from fieldapp.extensions import db
-from fieldapp.models import Assist
+from fieldapp.models import Assist, TallyPending
 from fieldapp.text import resident_key_for, utcnow
 from tests.tally_world import EXPECTED, FORMULA_NAME, add_assist, build_records
 
@@ -224,9 +224,17 @@ def test_a_phone_and_no_phone_with_the_same_name_is_a_likely_duplicate(ward):
     assert len(tally.likely_duplicates(ward.campaign, limit=1)[1]) == 1
 
 
-def test_data_version_moves_with_every_new_revision(ward):
-    before = tally.data_version(ward.campaign.id)
-    add_assist(
+def _queued() -> set[str | None]:
+    """The residents the triggers on assists queued for the stored figures, then cleared."""
+    keys = set(db.session.scalars(sa.select(TallyPending.resident_key)))
+    db.session.execute(sa.delete(TallyPending))
+    db.session.commit()
+    return keys
+
+
+def test_every_change_to_assists_queues_its_residents_for_the_figures(ward):
+    _queued()
+    hau = add_assist(
         ward,
         "kdc2",
         "member3",
@@ -235,7 +243,32 @@ def test_data_version_moves_with_every_new_revision(ward):
         received=datetime(2025, 10, 26, 2, 0),
     )
     db.session.commit()
-    assert tally.data_version(ward.campaign.id) != before
+    assert _queued() == {hau.resident_key}
+    en = db.session.query(Assist).filter_by(full_name="Đặng Thị Én").one()
+    void = add_assist(  # a void: the old revision unmarked, the new one inserted
+        ward,
+        "kdc1",
+        "member2",
+        name="Đặng Thị Én",
+        steps=["installed"],
+        voided=True,
+        record_id=en.record_id,
+        received=datetime(2025, 10, 26, 2, 0),
+    )
+    db.session.commit()
+    assert _queued() == {en.resident_key, void.resident_key}
+    old = set(
+        db.session.scalars(sa.select(Assist.resident_key).filter_by(name_key="tran van binh"))
+    )
+    db.session.execute(
+        sa.update(Assist).filter_by(name_key="tran van binh").values(resident_key="x" * 32)
+    )
+    db.session.commit()
+    assert _queued() == old | {"x" * 32}  # the residents they left and the one they joined
+    db.session.execute(sa.delete(Assist).filter_by(resident_key="x" * 32))
+    db.session.commit()
+    assert _queued() == {"x" * 32}
+    assert _queued() == set()  # nothing changed, nothing queued
 
 
 def _erase(**where) -> None:
@@ -305,26 +338,3 @@ def test_a_revision_of_an_erased_record_is_still_the_same_resident(ward):
         sa.select(Assist).filter_by(record_id=record["id"], is_current=True)
     ).one()
     assert current.phone is None and current.resident_key == key
-
-
-def test_data_version_moves_with_revisions_and_erasures(ward):
-    versions = [tally.data_version(ward.campaign.id)]
-    en = db.session.query(Assist).filter_by(full_name="Đặng Thị Én").one()
-    add_assist(
-        ward,
-        "kdc1",
-        "member2",
-        name="Đặng Thị Én",
-        steps=["installed"],
-        voided=True,
-        record_id=en.record_id,
-        received=datetime(2025, 10, 26, 2, 0),
-    )
-    db.session.commit()
-    versions.append(tally.data_version(ward.campaign.id))
-    _erase(name_key="tran van binh")
-    versions.append(tally.data_version(ward.campaign.id))
-    _erase(name_key="nguyen thi hoa")  # a second erasure
-    versions.append(tally.data_version(ward.campaign.id))
-    assert len(set(versions)) == len(versions)
-    assert tally.data_version(ward.campaign.id) == versions[-1]  # stable while nothing changes

@@ -38,10 +38,17 @@ def free_port() -> int:
 class LiveServer:
     """gunicorn serving the app from `root` (the checkout, or a copy for a new version)."""
 
-    def __init__(self, db_file: Path, root: Path = ROOT, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        db_file: Path,
+        root: Path = ROOT,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.db_file = db_file
         self.root = root
         self.extra_args = extra_args
+        self.env = dict(env or {})  # the app's settings for this server (FIELDAPP_...)
         self.port = free_port()
         self.process: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
@@ -56,6 +63,7 @@ class LiveServer:
             FIELDAPP_ENV="development",
             PYTHONPATH=str(self.root),
         )
+        env.update(self.env)
         command = [
             str(GUNICORN),
             "--bind",

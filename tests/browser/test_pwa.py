@@ -8,7 +8,7 @@ import time
 import urllib.request
 
 from fieldapp.text import fold
-from tests.browser.live import copy_app
+from tests.browser.live import LiveServer, copy_app
 from tests.browser.pwa import (
     WAIT_MS,
     all_sent,
@@ -376,6 +376,42 @@ def test_the_server_down_and_back_gets_waiting_entries_within_a_minute(
     wait_for_states(page, all_sent(2), timeout_ms=60000)
     assert time.monotonic() - back < 60
     assert len(server_db.assists(member["id"])) == 2
+
+
+def test_a_saturated_server_says_retry_after_and_the_entries_arrive_once(phone, server_db, browser):
+    """A server whose sync path is full answers 503 with Retry-After at once (api.sync_slot);
+    the phone keeps the entries waiting, waits as asked, and sends them once it is free."""
+    server = LiveServer(server_db.db_file, env={"FIELDAPP_SYNC_SLOTS": "0"})
+    server.start()
+    try:
+        member = server_db.new_member()
+        page = phone.new_page()
+        answers: list[tuple[int, str | None]] = []
+        page.context.on(
+            "response",
+            lambda r: (
+                answers.append((r.status, r.headers.get("retry-after")))
+                if r.url.endswith("/api/v1/sync")
+                else None
+            ),
+        )
+        enrol(page, server.url, member["code"])
+        log_resident(page, "Lương Thị Thoa")
+        log_resident(page, "Mạc Văn Toàn")
+        page.wait_for_function("() => document.body.textContent.includes('2 lượt chờ gửi')")
+        page.wait_for_timeout(2000)
+        assert (503, "5") in answers  # told to come back in 5 s, not left hanging
+        assert server_db.assists(member["id"]) == []
+        server.env = {}  # the wave has passed: slots free again
+        server.restart()
+        wait_for_states(page, all_sent(2), timeout_ms=60000)
+        rows = server_db.assists(member["id"])
+        assert sorted((r.full_name, r.rev) for r in rows) == [
+            ("Lương Thị Thoa", 1),
+            ("Mạc Văn Toàn", 1),
+        ]
+    finally:
+        server.stop()
 
 
 def _version(url: str) -> str:
