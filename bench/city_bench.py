@@ -63,6 +63,7 @@ from bench.synthetic import (  # noqa: E402
     login,
     name,
     percentile,
+    production_server,
     stream,
     time_page,
     unit_kinds,
@@ -84,7 +85,7 @@ from fieldapp.models import (  # noqa: E402
 )
 from fieldapp.text import fold, resident_key_for  # noqa: E402
 from fieldapp.vocab import DEFAULT_CONSENT  # noqa: E402
-from tests.fleet import ACKED, ROOT, Gunicorn, assist_data, record, request, residents  # noqa: E402
+from tests.fleet import ACKED, assist_data, record, request, residents  # noqa: E402
 
 # Hải Phòng since July 2025: 45 phường, 67 xã, 2 đặc khu (114 in all).
 KIND_SHARES = (("ward", 45), ("commune", 67), ("special_zone", 2))
@@ -538,22 +539,6 @@ def send_until_taken(
 # The phone waits Retry-After (5 s); the benchmark scales it down so a run stays short and
 # the server is kept busy, as many more phones would keep it.
 BUSY_WAIT = 1.0
-REDIS_BENCH = "redis://127.0.0.1:6379/9"
-
-
-def production_server(database_url: str, log: Path, workers: int) -> Gunicorn:
-    """The deployment's command, `gunicorn -c gunicorn.conf.py app:app`, with Redis."""
-    import secrets
-
-    import redis
-
-    redis.Redis.from_url(REDIS_BENCH).flushdb()
-    env = {
-        "SECRET_KEY": secrets.token_hex(32),
-        "FIELDAPP_ENV": "production",
-        "FIELDAPP_RATELIMIT_STORAGE_URI": REDIS_BENCH,
-    }
-    return Gunicorn(database_url, log, workers=workers, config=ROOT / "gunicorn.conf.py", env=env)
 
 
 def run_fleet(

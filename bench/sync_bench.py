@@ -1,112 +1,147 @@
-"""Measure POST /api/v1/sync: records per second (fresh and replayed) and bytes per record.
+"""Measure the sync path as production runs it, against the least work that could do the job.
 
-    /work/venv/bin/python bench/sync_bench.py                      # SQLite temp file
-    /work/venv/bin/python bench/sync_bench.py --postgres URL       # PostgreSQL (tables recreated!)
-    /work/venv/bin/python bench/sync_bench.py --server             # also through a real HTTP server
+    .venv/bin/python bench/sync_bench.py                         # SQLite file, in-process
+    .venv/bin/python bench/sync_bench.py --postgres URL          # PostgreSQL (emptied!)
+    .venv/bin/python bench/sync_bench.py --postgres URL --phones 100 [--batches 4]
 
-Builds a fresh database with one synthetic ward, enrols a device through the API, then sends
-batches of 50 and 200 synthetic assists through the Flask test client (and, with --server, a
-threaded Werkzeug server over HTTP on 127.0.0.1).
+In-process (always): one ward of 20 residential groups with its figures live (the officer's
+dashboard has been loaded, so every batch is folded into the stored figures, as in
+production), a phone sends batches of 50 and 200 new assists through POST /api/v1/sync (the
+Flask test client; the response is closed as a WSGI server closes it, which runs the fold),
+then the same batches again (replayed: every record answered `unchanged`). Beside it, a
+minimal baseline does the same essential work on the same database: parse the JSON, one
+SELECT of the known ids, one INSERT ... ON CONFLICT DO NOTHING, one commit, an answer per
+record. Printed: records/s answered and folded, records/s answered only, the baseline's, and
+their ratio; medians of --repeat runs.
+
+--phones N (PostgreSQL): the deadline night. One ward with N enrolled members' phones; the
+production server (`gunicorn -c gunicorn.conf.py`, threaded workers, Redis for the rate
+limits); while the officer's dashboard is loaded every 3 s and /healthz and /login are probed
+twice a second, first one phone sends --batches batches of 50 alone, then all N phones at
+once. A 503 answer is waited out (its Retry-After, with the phone's jitter) and resent.
+Printed: records/s of both and their ratio, a batch's time until stored (median, 95th
+percentile), the probes' 95th percentile, the figures' lag after the last answer, records
+lost (acknowledged, not stored) and duplicated, and whether the figures equal a fresh count.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import http.client
 import json
-import logging
 import random
+import re
+import statistics
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fieldapp import create_app, enrol  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
+from werkzeug.security import generate_password_hash  # noqa: E402
+
+from bench.synthetic import (  # noqa: E402
+    PASSWORD,
+    empty_app,
+    login,
+    name,
+    percentile,
+    phone,
+    production_server,  # noqa: E402
+)
+from fieldapp import enrol, tally_store  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
-from fieldapp.models import Campaign, ConsentText, Unit, User, Ward  # noqa: E402
+from fieldapp.models import (  # noqa: E402
+    Assist,
+    Campaign,
+    ConsentText,
+    TallyPending,
+    Unit,
+    User,
+    Ward,
+)
+from fieldapp.text import local_today  # noqa: E402
 from fieldapp.vocab import DEFAULT_CONSENT  # noqa: E402
 
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô"]
-MIDDLE = ["Thị", "Văn", "Đức", "Ngọc", "Minh", "Thu", "Quang", "Hữu"]
-GIVEN = ["Hoa", "Lan", "Hùng", "Dũng", "Mai", "Tâm", "Hạnh", "Sơn", "Yến", "Phúc", "Thảo"]
 CATEGORIES = ["elderly", "household_business", "small_trader", "student", "worker", "other"]
+STEP_SETS = [["installed"], ["installed", "registered"], ["installed", "registered", "tested"]]
 
 
-def build(url: str) -> tuple:
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench-" + "x" * 40,
-            "FIELDAPP_ENV": "development",
-            "RATELIMIT_ENABLED": False,
-        }
+# --- one ward -------------------------------------------------------------------------------
+
+
+def build_ward(members: int, seed: int = 5) -> dict[str, Any]:
+    """One ward: 20 residential groups, an officer, `members` members, a running campaign."""
+    rnd = random.Random(seed)
+    today = local_today()
+    ward = Ward(name="Phường Thử Nghiệm", code="TN", unit_label="Khu dân cư")
+    db.session.add(ward)
+    db.session.flush()
+    campaign = Campaign(
+        ward_id=ward.id,
+        name="Đợt thử",
+        starts_on=today - timedelta(days=20),
+        ends_on=today + timedelta(days=10),
+        report_due=today + timedelta(days=11),
     )
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        ward = Ward(name="Phường Thử Nghiệm", unit_label="Khu dân cư")
-        db.session.add(ward)
-        db.session.flush()
-        campaign = Campaign(
+    units = [
+        Unit(ward_id=ward.id, kind="residential", name=f"Khu dân cư số {i}") for i in range(1, 21)
+    ]
+    db.session.add_all([campaign, *units])
+    db.session.flush()
+    db.session.add(ConsentText(campaign_id=campaign.id, version=1, text=DEFAULT_CONSENT))
+    password = generate_password_hash(PASSWORD)
+    officer = User(username="canbo", role="officer", ward_id=ward.id, password_hash=password)
+    officer.set_name(name(rnd))
+    people = []
+    for index in range(members):
+        user = User(
+            username=f"tv{index}",
+            role="member",
             ward_id=ward.id,
-            name="Đợt thử",
-            starts_on=date(2025, 10, 11),
-            ends_on=date(2025, 11, 11),
-            report_due=date(2025, 11, 12),
+            unit_id=units[index % len(units)].id,
         )
-        units = [
-            Unit(ward_id=ward.id, kind="residential", name=f"Khu dân cư số {i}")
-            for i in range(1, 21)
-        ]
-        db.session.add_all([campaign, *units])
-        db.session.flush()
-        db.session.add(ConsentText(campaign_id=campaign.id, version=1, text=DEFAULT_CONSENT))
-        member = User(username="bench", role="member", ward_id=ward.id, unit_id=units[0].id)
-        member.set_name("Thành Viên Thử")
-        db.session.add(member)
-        db.session.flush()
-        code, _ = enrol.issue_code(member, None)
-        db.session.commit()
-        unit_ids = [u.id for u in units]
-    client = app.test_client()
-    response = client.post("/api/v1/devices", json={"code": code, "label": "bench"})
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return app, client, response.get_json()["token"], unit_ids
+        user.set_name(name(rnd))
+        people.append(user)
+    db.session.add_all([officer, *people])
+    db.session.commit()
+    return {"campaign_id": campaign.id, "ward_id": ward.id, "members": [u.id for u in people]}
 
 
-def make_records(n: int, unit_ids: list[int], rng: random.Random) -> list[dict]:
-    base = datetime(2025, 10, 20, 8, 0)
+def make_records(n: int, unit_id: int, rnd: random.Random) -> list[dict[str, Any]]:
+    """`n` new assists of one phone, as its outbox sends them."""
+    base = datetime.now().replace(microsecond=0) - timedelta(hours=2)
     out = []
     for i in range(n):
-        steps = ["installed", "registered", "tested"][: rng.randint(1, 3)]
-        data = {
-            "full_name": f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
-            "birth_year": rng.randint(1940, 2008),
-            "gender": rng.choice(["female", "male"]),
-            "unit_id": rng.choice(unit_ids),
-            "category": rng.choice(CATEGORIES),
+        steps = rnd.choice(STEP_SETS)
+        data: dict[str, Any] = {
+            "full_name": name(rnd),
+            "birth_year": rnd.randint(1940, 2008),
+            "gender": rnd.choice(["female", "male"]),
+            "unit_id": unit_id,
+            "category": rnd.choice(CATEGORIES),
             "steps": steps,
             "attempts": 1 if "tested" in steps else 0,
             "consent": True,
         }
-        if rng.random() < 0.6:
-            data["phone"] = "09" + "".join(str(rng.randint(0, 9)) for _ in range(8))
-        if rng.random() < 0.2:
+        if rnd.random() < 0.6:
+            data["phone"] = phone(rnd)
+        if rnd.random() < 0.2:
             data["note"] = "Mắt kém, cần chữ to"
-        moment = base + timedelta(minutes=i)
         out.append(
             {
                 "id": str(uuid.uuid4()),
                 "rev": 1,
                 "type": "assist",
-                "recorded_at": moment.strftime("%Y-%m-%dT%H:%M:%S+07:00"),
+                "recorded_at": (base + timedelta(seconds=i)).isoformat() + "+07:00",
                 "voided": False,
                 "data": data,
             }
@@ -114,96 +149,406 @@ def make_records(n: int, unit_ids: list[int], rng: random.Random) -> list[dict]:
     return out
 
 
-def send_test_client(client, token: str, body: bytes, gz: bool) -> dict:
-    headers = {"Authorization": f"Bearer {token}"}
-    if gz:
-        headers["Content-Encoding"] = "gzip"
-    response = client.post(
-        "/api/v1/sync", data=body, content_type="application/json", headers=headers
-    )
-    assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    return response.get_json()
+def body_of(records: list[dict[str, Any]], gz: bool = False) -> bytes:
+    raw = json.dumps({"records": records}, ensure_ascii=False).encode()
+    return gzip.compress(raw) if gz else raw
 
 
-def make_http_sender(base: str):
-    def send(_client, token: str, body: bytes, gz: bool) -> dict:
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        if gz:
-            headers["Content-Encoding"] = "gzip"
-        request = urllib.request.Request(base + "/api/v1/sync", data=body, headers=headers)
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())
-
-    return send
+# --- in-process -----------------------------------------------------------------------------
 
 
-def measure(send, client, token, unit_ids, size: int, total: int, gz: bool, rng) -> dict:
-    batches = [make_records(size, unit_ids, rng) for _ in range(max(1, total // size))]
-    bodies = []
-    for batch in batches:
-        raw = json.dumps({"records": batch}, ensure_ascii=False).encode()
-        bodies.append(gzip.compress(raw) if gz else raw)
-    n = sum(len(b) for b in batches)
-    figures = {}
-    for phase, expected in (("fresh", "stored"), ("replay", "unchanged")):
-        start = time.perf_counter()
-        for body in bodies:
-            answer = send(client, token, body, gz)
-            assert {r["status"] for r in answer["results"]} == {expected}, answer["results"][:2]
-        figures[phase] = n / (time.perf_counter() - start)
-    return figures
+BASELINE = sa.Table(
+    "bench_baseline",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("record_id", sa.String(36), nullable=False),
+    sa.Column("rev", sa.Integer, nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("recorded_at", sa.String(40), nullable=False),
+    sa.Column("voided", sa.Boolean, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.UniqueConstraint("record_id", "rev"),
+)
 
 
-def wire_sizes(unit_ids, rng) -> tuple[float, float, float, float]:
-    one = make_records(1, unit_ids, rng)
-    many = make_records(200, unit_ids, rng)
-    raw1 = json.dumps({"records": one}, ensure_ascii=False).encode()
-    raw = json.dumps({"records": many}, ensure_ascii=False).encode()
-    return len(raw1), len(gzip.compress(raw1)), len(raw) / 200, len(gzip.compress(raw)) / 200
+def baseline_batch(engine: sa.Engine, body: bytes, gz: bool = False) -> bytes:
+    """The least a server could do with a batch: parse, look up, insert, commit, answer."""
+    records = json.loads(gzip.decompress(body) if gz else body)["records"]
+    ids = [r["id"] for r in records]
+    with engine.begin() as conn:
+        known = {
+            (rid, rev)
+            for rid, rev in conn.execute(
+                sa.select(BASELINE.c.record_id, BASELINE.c.rev).where(BASELINE.c.record_id.in_(ids))
+            )
+        }
+        rows = [
+            {
+                "record_id": r["id"],
+                "rev": r["rev"],
+                "type": r["type"],
+                "recorded_at": r["recorded_at"],
+                "voided": r["voided"],
+                "data": json.dumps(r["data"], ensure_ascii=False),
+            }
+            for r in records
+            if (r["id"], r["rev"]) not in known
+        ]
+        if rows:
+            dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+            conn.execute(dialect.insert(BASELINE).values(rows).on_conflict_do_nothing())
+    results = [
+        {
+            "id": r["id"],
+            "rev": r["rev"],
+            "status": "unchanged" if (r["id"], r["rev"]) in known else "stored",
+        }
+        for r in records
+    ]
+    return json.dumps({"results": results}).encode()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL URL (tables are recreated)")
-    parser.add_argument("--total", type=int, default=4000, help="records per measurement")
-    parser.add_argument("--server", action="store_true", help="also through a real HTTP server")
-    args = parser.parse_args()
-
-    tmp = tempfile.TemporaryDirectory()
-    url = args.postgres or f"sqlite:///{Path(tmp.name) / 'bench.sqlite'}"
-    app, client, token, unit_ids = build(url)
-    rng = random.Random(20251011)
-    senders = [("test client", send_test_client)]
-    server = None
-    if args.server:
-        from werkzeug.serving import make_server
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        senders.append(("HTTP server", make_http_sender(f"http://127.0.0.1:{server.server_port}")))
-
-    database = "PostgreSQL" if args.postgres else "SQLite (file, WAL)"
-    print(f"POST /api/v1/sync on {database}, {args.total} records per row")
-    print(f"{'via':<12} {'batch':>5} {'gzip':>5} {'fresh rec/s':>12} {'replay rec/s':>13}")
-    for via, send in senders:
-        for size in (50, 200):
-            for gz in (False, True):
-                figures = measure(send, client, token, unit_ids, size, args.total, gz, rng)
-                print(
-                    f"{via:<12} {size:>5} {'yes' if gz else 'no':>5} "
-                    f"{figures['fresh']:>12,.0f} {figures['replay']:>13,.0f}"
-                )
-    one_raw, one_gz, raw, gz = wire_sizes(unit_ids, rng)
-    print(
-        f"bytes per record: 1-record batch {one_raw} raw / {one_gz} gzip; "
-        f"200-record batch {raw:.0f} raw / {gz:.0f} gzip"
-    )
-    if server is not None:
-        server.shutdown()
+def in_process(url: str, repeat: int, total: int) -> None:
+    """The in-process figures: the app's batches (figures live) beside the baseline's."""
+    app = empty_app(url)
     with app.app_context():
+        ward = build_ward(1)
+        member = db.session.get(User, ward["members"][0])
+        code, _ = enrol.issue_code(member, None)
+        db.session.commit()
+        unit_id = member.unit_id
+        engine = db.engine
+        BASELINE.drop(engine, checkfirst=True)
+        BASELINE.create(engine)
+    client = app.test_client()
+    token = client.post("/api/v1/devices", json={"code": code}).get_json()["token"]
+    officer = app.test_client()
+    login(officer, "canbo")
+    assert officer.get("/reports/").status_code == 200  # the figures are live from here on
+    headers = {"Authorization": f"Bearer {token}"}
+    rnd = random.Random(20251011)
+
+    def app_send(body: bytes, gz: bool) -> tuple[float, float]:
+        """(seconds until answered, seconds until answered and folded)."""
+        extra = {"Content-Encoding": "gzip"} if gz else {}
+        t0 = time.perf_counter()
+        response = client.post(
+            "/api/v1/sync", data=body, content_type="application/json", headers=headers | extra
+        )
+        answered = time.perf_counter() - t0
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        response.close()  # as a WSGI server does once the body is sent: runs the fold
+        return answered, time.perf_counter() - t0
+
+    print(f"in-process, {'PostgreSQL' if 'postgresql' in url else 'SQLite (file, WAL)'}")
+    print(
+        f"{'batch':>5} {'gzip':>4} | {'answered+folded':>15} {'answered':>9} "
+        f"{'replayed':>9} | {'baseline':>9} {'baseline re':>11} | {'ratio':>5}  (records/s)"
+    )
+    for size, gz in ((50, False), (200, False), (200, True)):
+        rows: dict[str, list[float]] = {k: [] for k in ("folded", "answered", "replay", "base")}
+        rows["base replay"] = []
+        for _ in range(repeat):
+            batches = [make_records(size, unit_id, rnd) for _ in range(max(1, total // size))]
+            bodies = [body_of(b, gz) for b in batches]
+            n = sum(len(b) for b in batches)
+            times = [app_send(body, gz) for body in bodies]
+            rows["answered"].append(n / sum(t[0] for t in times))
+            rows["folded"].append(n / sum(t[1] for t in times))
+            t0 = time.perf_counter()
+            for body in bodies:
+                app_send(body, gz)
+            rows["replay"].append(n / (time.perf_counter() - t0))
+            again = [body_of(b, gz) for b in batches]  # the same records, for the baseline
+            for key in ("base", "base replay"):
+                t0 = time.perf_counter()
+                for body in again:
+                    baseline_batch(engine, body, gz)
+                rows[key].append(n / (time.perf_counter() - t0))
+        m = {k: statistics.median(v) for k, v in rows.items()}
+        print(
+            f"{size:>5} {'yes' if gz else 'no':>4} | {m['folded']:>15,.0f} {m['answered']:>9,.0f} "
+            f"{m['replay']:>9,.0f} | {m['base']:>9,.0f} {m['base replay']:>11,.0f} | "
+            f"{m['folded'] / m['base']:>5.2f}"
+        )
+    with app.app_context():
+        campaign = db.session.scalar(sa.select(Campaign))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(TallyPending)) == 0
+        same = tally_store.stored_rows(campaign.id, campaign.ward_id) == (
+            tally_store.counted_afresh(campaign, campaign.ward_id)
+        )
+        print(f"figures after the run equal a fresh count: {same}")
+        BASELINE.drop(db.engine)
         db.session.remove()
         db.engine.dispose()
+
+
+# --- many phones through the production server -----------------------------------------------
+
+
+class Http:
+    """One HTTP/1.1 client with its own cookies (a browser tab, or a phone)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def call(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+        try:
+            head = dict(headers or {})
+            if self.cookies:
+                head["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            conn.request(method, path, body=body, headers=head)
+            response = conn.getresponse()
+            data = response.read()
+            for value in response.headers.get_all("Set-Cookie") or []:
+                pair = value.split(";", 1)[0]
+                key, _, val = pair.partition("=")
+                self.cookies[key.strip()] = val.strip()
+            return response.status, dict(response.headers), data
+        finally:
+            conn.close()
+
+    def sign_in(self, username: str) -> None:
+        _, _, page = self.call("GET", "/login")
+        token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        token = token or re.search(rb'name="csrf_token" value="([^"]+)"', page)
+        assert token, "no CSRF token on the sign-in page"
+        form = f"csrf_token={token.group(1).decode()}&username={username}&password={PASSWORD}"
+        status, _, _ = self.call(
+            "POST",
+            "/login",
+            form.encode(),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert status == 302, status
+
+
+class Phone:
+    """An enrolled phone: its batches, what the server acknowledged, how long each took."""
+
+    def __init__(self, port: int, token: str, batches: list[list[dict[str, Any]]]) -> None:
+        self.http = Http(port)
+        self.token = token
+        self.batches = batches
+        self.acked: list[tuple[str, int]] = []
+        self.times: list[float] = []
+        self.busy = 0
+        self.errors: list[str] = []
+        self.rnd = random.Random(token)
+
+    def run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        for batch in self.batches:
+            body = body_of(batch)
+            t0 = time.perf_counter()
+            while True:
+                try:
+                    status, head, data = self.http.call("POST", "/api/v1/sync", body, headers)
+                except OSError as error:
+                    self.errors.append(repr(error))
+                    time.sleep(1)
+                    continue
+                if status == 503:  # the server is full: wait as asked, as the phone does
+                    self.busy += 1
+                    wait = float(head.get("Retry-After") or 1)
+                    time.sleep(max(wait, self.rnd.uniform(0.25, 1.0)))
+                    continue
+                break
+            self.times.append(time.perf_counter() - t0)
+            if status != 200:
+                self.errors.append(f"http {status}: {data[:200]!r}")
+                continue
+            for rec, result in zip(batch, json.loads(data)["results"], strict=True):
+                if result["status"] in ("stored", "unchanged"):
+                    self.acked.append((rec["id"], rec["rev"]))
+                else:
+                    self.errors.append(f"answer {result!r:.200}")
+
+
+class Watcher(threading.Thread):
+    """The officer's dashboard every 3 s, /healthz and /login twice a second, until stopped."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.stop = threading.Event()
+        self.times: dict[str, list[float]] = {"/reports/": [], "/healthz": [], "/login": []}
+        self.failures: list[str] = []
+        self.officer = Http(port)
+        self.officer.sign_in("canbo")
+
+    def _time(self, client: Http, path: str) -> None:
+        t0 = time.perf_counter()
+        try:
+            status, _, _ = client.call("GET", path)
+        except OSError as error:
+            self.failures.append(f"{path}: {error!r}")
+            return
+        self.times[path].append(time.perf_counter() - t0)
+        if status != 200:
+            self.failures.append(f"{path}: {status}")
+
+    def run(self) -> None:
+        last_dashboard = 0.0
+        while not self.stop.is_set():
+            if time.monotonic() - last_dashboard >= 3:
+                last_dashboard = time.monotonic()
+                self._time(self.officer, "/reports/")
+            self._time(Http(self.port), "/healthz")
+            self._time(Http(self.port), "/login")
+            self.stop.wait(0.5)
+
+
+def _run_phones(phones: list[Phone]) -> float:
+    threads = [threading.Thread(target=p.run) for p in phones]
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - t0
+
+
+def _p95(values: list[float]) -> float:
+    return percentile(values, 0.95) * 1000 if values else float("nan")
+
+
+def deadline_night(url: str, n_phones: int, n_batches: int, workers: int | None) -> None:
+    """N phones of one ward at once through the production server (see the docstring)."""
+    app = empty_app(url)
+    with app.app_context():
+        ward = build_ward(n_phones + 1)
+        tokens, units = [], []
+        for member_id in ward["members"]:
+            user = db.session.get(User, member_id)
+            code, _ = enrol.issue_code(user, None)
+            token, _device = enrol.enrol_device(code, "bench")
+            tokens.append(token)
+            units.append(user.unit_id)
+        db.session.commit()
+        campaign_id, ward_id = ward["campaign_id"], ward["ward_id"]
+        db.session.remove()
+        db.engine.dispose()
+    rnd = random.Random(7)
+    plan = [[make_records(50, u, rnd) for _ in range(n_batches)] for u in units]
+    log = Path(tempfile.mkdtemp()) / "gunicorn.log"
+    server = production_server(url, log, workers)
+    server.start()
+    watcher = Watcher(server.port)
+    watcher.start()
+    try:
+        watcher.officer.call("GET", "/reports/")  # the figures are live from here on
+        alone = Phone(server.port, tokens[0], plan[0])
+        alone_s = _run_phones([alone])
+        fleet = [Phone(server.port, t, b) for t, b in zip(tokens[1:], plan[1:], strict=True)]
+        marks = {k: len(v) for k, v in watcher.times.items()}
+        fleet_s = _run_phones(fleet)
+        last_answer = time.monotonic()
+        lag = _wait_caught_up(app, campaign_id, ward_id, last_answer)
+    finally:
+        watcher.stop.set()
+        watcher.join(10)
+        server.stop()
+    alone_rate = len(alone.acked) / alone_s
+    acked = [pair for p in fleet for pair in p.acked]
+    fleet_rate = len(acked) / fleet_s
+    times = sorted(t for p in fleet for t in p.times)
+    during = {k: v[marks[k] :] for k, v in watcher.times.items()}
+    errors = [e for p in [alone, *fleet] for e in p.errors] + watcher.failures
+    print(
+        f"\n{n_phones} phones of one ward, {n_batches} batches of 50 each, through "
+        f"gunicorn -c gunicorn.conf.py ({workers or 'its default'} workers), PostgreSQL, "
+        "Redis, the dashboard loaded every 3 s"
+    )
+    print(
+        f"one phone alone: {alone_rate:,.0f} records/s (a batch in "
+        f"{statistics.median(alone.times) * 1000:.0f} ms)"
+    )
+    print(
+        f"all at once: {len(acked):,} records in {fleet_s:.1f} s = {fleet_rate:,.0f} records/s "
+        f"= {fleet_rate / alone_rate:.2f}x one phone alone; a batch until stored: median "
+        f"{statistics.median(times):.2f} s, 95th percentile {percentile(times, 0.95):.2f} s; "
+        f"503 answers waited out and resent: {sum(p.busy for p in fleet)}"
+    )
+    print(
+        "meanwhile, 95th percentile: /healthz "
+        f"{_p95(during['/healthz']):.0f} ms, /login {_p95(during['/login']):.0f} ms, "
+        f"dashboard {_p95(during['/reports/']):.0f} ms "
+        f"({len(during['/healthz'])} probes, {len(during['/reports/'])} dashboard loads)"
+    )
+    print(f"figures caught up {lag:.1f} s after the last answer")
+    with app.app_context():
+        check = _check(acked + alone.acked, campaign_id, ward_id)
+        db.session.remove()
+        db.engine.dispose()
+    print(
+        f"errors {len(errors)}, lost {check['lost']}, duplicated {check['duplicated']}, "
+        f"figures equal a fresh count: {check['same']}"
+    )
+    for error in errors[:5]:
+        print("   ", error)
+
+
+def _wait_caught_up(app: Any, campaign_id: int, ward_id: int, since: float) -> float:
+    """Seconds from `since` until nothing is left to fold in (the server folds by itself)."""
+    with app.app_context():
+        try:
+            while True:
+                left = db.session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(TallyPending)
+                    .where(TallyPending.campaign_id == campaign_id, TallyPending.ward_id == ward_id)
+                )
+                db.session.commit()
+                if not left or time.monotonic() - since > 120:
+                    return time.monotonic() - since
+                time.sleep(0.1)
+        finally:
+            db.session.remove()
+
+
+def _check(acked: list[tuple[str, int]], campaign_id: int, ward_id: int) -> dict[str, Any]:
+    duplicated = db.session.scalar(
+        sa.select(sa.func.count()).select_from(
+            sa.select(Assist.record_id, Assist.rev)
+            .group_by(Assist.record_id, Assist.rev)
+            .having(sa.func.count() > 1)
+            .subquery()
+        )
+    )
+    stored = set(db.session.execute(sa.select(Assist.record_id, Assist.rev)).tuples())
+    campaign = db.session.get(Campaign, campaign_id)
+    tally_store.catch_up(campaign, ward_id)
+    same = tally_store.stored_rows(campaign_id, ward_id) == tally_store.counted_afresh(
+        campaign, ward_id
+    )
+    return {"lost": len(set(acked) - stored), "duplicated": duplicated, "same": same}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL URL (its tables are emptied)")
+    parser.add_argument("--total", type=int, default=4000, help="records per in-process run")
+    parser.add_argument("--repeat", type=int, default=3, help="in-process runs (the median)")
+    parser.add_argument("--phones", type=int, default=0, help="phones at once (PostgreSQL)")
+    parser.add_argument("--batches", type=int, default=4, help="batches of 50 per phone")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: the config's)")
+    parser.add_argument("--skip-in-process", action="store_true")
+    args = parser.parse_args(argv)
+    if args.phones and not args.postgres:
+        parser.error("--phones needs --postgres (SQLite has a single writer)")
+    tmp = tempfile.TemporaryDirectory()
+    url = args.postgres or f"sqlite:///{Path(tmp.name) / 'bench.sqlite'}"
+    if not args.skip_in_process:
+        in_process(url, args.repeat, args.total)
+    if args.phones:
+        deadline_night(url, args.phones, args.batches, args.workers)
     tmp.cleanup()
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import random
+import secrets
 import statistics
 import time
 import tracemalloc
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -21,6 +23,7 @@ from fieldapp import create_app
 from fieldapp.extensions import db
 from fieldapp.models import Assist
 from fieldapp.text import fold
+from tests.fleet import ROOT, Gunicorn
 
 FAMILY = [
     "Nguyễn",
@@ -285,6 +288,23 @@ def stream(
         samples.append(tracemalloc.get_traced_memory()[1] / 2**20)
         tracemalloc.stop()
     return seconds, size, lines - 1, samples
+
+
+REDIS_BENCH = "redis://127.0.0.1:6379/9"  # emptied by each benchmark that serves
+
+
+def production_server(database_url: str, log: Path, workers: int | None = None) -> Gunicorn:
+    """The deployment's command, `gunicorn -c gunicorn.conf.py app:app`, in production mode
+    with Redis for the rate limits, over `database_url` (workers: the config's by default)."""
+    import redis
+
+    redis.Redis.from_url(REDIS_BENCH).flushdb()
+    env = {
+        "SECRET_KEY": secrets.token_hex(32),
+        "FIELDAPP_ENV": "production",
+        "FIELDAPP_RATELIMIT_STORAGE_URI": REDIS_BENCH,
+    }
+    return Gunicorn(database_url, log, workers=workers, config=ROOT / "gunicorn.conf.py", env=env)
 
 
 def empty_app(url: str) -> Flask:

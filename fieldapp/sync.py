@@ -33,6 +33,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .bulk import insert_many, one_of
 from .extensions import db
 from .models import Assist, Campaign, Device, Difficulty, Unit, User
 from .text import LOCAL_TZ, fold, nfc, normalise_phone, resident_key_for, to_local, utcnow
@@ -121,11 +122,18 @@ class Context:
     now: datetime
     year: int
     campaigns: dict[int, Campaign] = field(default_factory=dict)
+    # Per campaign: its step keys in order and its category keys, read once per batch.
+    items: dict[int, tuple[list[str], frozenset[str]]] = field(default_factory=dict)
 
     def campaign_by_id(self, campaign_id: int) -> Campaign:
         if campaign_id not in self.campaigns:
             self.campaigns[campaign_id] = db.session.get(Campaign, campaign_id)
         return self.campaigns[campaign_id]
+
+    def keys_of(self, campaign: Campaign) -> tuple[list[str], frozenset[str]]:
+        if campaign.id not in self.items:
+            self.items[campaign.id] = (campaign.step_keys, frozenset(campaign.category_keys))
+        return self.items[campaign.id]
 
 
 @dataclass
@@ -360,16 +368,16 @@ def check_assist(
 
     _check_unit(data, ctx, values, errors)
 
+    keys, categories = ctx.keys_of(campaign)
     category = data.get("category")
     if category is None or category == "":
         errors["data.category"] = MSG["category_missing"]
-    elif isinstance(category, str) and category in campaign.category_keys:
+    elif isinstance(category, str) and category in categories:
         values["category"] = category
     else:
         errors["data.category"] = MSG["category"]
 
     steps = data.get("steps")
-    keys = campaign.step_keys
     if not isinstance(steps, list) or not steps:
         errors["data.steps"] = MSG["steps"]
     else:
@@ -457,7 +465,9 @@ def _load_known(envelopes: list[Envelope]) -> dict[str, Known]:
         table = model.__table__
         c = table.c
         narrow = sa.select(c.record_id, c.user_id, c.rev, c.is_current)
-        for rid, user_id, rev, is_current in db.session.execute(narrow.where(c.record_id.in_(ids))):
+        for rid, user_id, rev, is_current in db.session.execute(
+            narrow.where(one_of(c.record_id, ids))
+        ):
             entry = known.get(rid)
             if entry is None:
                 entry = known[rid] = Known(kind, user_id, set(), 0)
@@ -478,7 +488,7 @@ def _load_known(envelopes: list[Envelope]) -> dict[str, Known]:
         if not mine:
             continue
         rows = db.session.execute(
-            sa.select(table).where(table.c.record_id.in_(mine), table.c.is_current)
+            sa.select(table).where(one_of(table.c.record_id, mine), table.c.is_current)
         ).mappings()
         for row in rows:
             known[row["record_id"]].current = dict(row)
@@ -597,14 +607,13 @@ def _write(writes: dict[str, Any]) -> None:
         if unmark:
             db.session.execute(
                 sa.update(table)
-                .where(table.c.record_id.in_(sorted(unmark)), table.c.is_current)
+                .where(one_of(table.c.record_id, sorted(unmark)), table.c.is_current)
                 .values(is_current=False)
             )
         # One order for every writer, so two batches lock the same ids in the same order.
         rows = sorted(writes[kind]["insert"], key=lambda row: (row["record_id"], row["rev"]))
         if rows:
-            # One multi-row INSERT (not one statement per row); every row has the same keys.
-            db.session.execute(sa.insert(table).values(rows))
+            insert_many(table, rows)
 
 
 def _touched(writes: dict[str, Any]) -> set[tuple[int, int]]:

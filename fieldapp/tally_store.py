@@ -34,9 +34,9 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from . import tally
+from .bulk import dialect_insert, insert_many, one_of
 from .extensions import db
 from .models import Assist, Campaign, TallyAtom, TallyFigure, TallyPending, TallyState, Unit
 from .text import utcnow
@@ -315,7 +315,7 @@ def _lock(campaign_id: int, ward_id: int, wait: bool) -> TallyState | None:
     On SQLite the first write of a transaction takes the database's write lock, so the
     INSERT alone serialises folders (and waits for any other writer).
     """
-    insert = _dialect_insert(TallyState.__table__)
+    insert = dialect_insert(TallyState.__table__)
     db.session.execute(
         insert.values(campaign_id=campaign_id, ward_id=ward_id).on_conflict_do_nothing()
     )
@@ -380,11 +380,11 @@ def fold(campaign: Campaign, ward_id: int, keys: set[str]) -> None:
     a = TallyAtom
     for chunk in _chunks(ordered):
         query = sa.select(*[a.__table__.c[c] for c in _ATOM_COLUMNS]).where(
-            a.campaign_id == campaign.id, a.ward_id == ward_id, a.resident_key.in_(chunk)
+            a.campaign_id == campaign.id, a.ward_id == ward_id, one_of(a.resident_key, chunk)
         )
         for row in db.session.execute(query):
             old[row[0]].append(_atom(row))
-        for atom in _counted(campaign, ward_id, Assist.resident_key.in_(chunk)):
+        for atom in _counted(campaign, ward_id, one_of(Assist.resident_key, chunk)):
             new[atom[0]].append(atom)
     changed = [k for k in ordered if Counter(old[k]) != Counter(new[k])]
     if not changed:
@@ -396,7 +396,7 @@ def fold(campaign: Campaign, ward_id: int, keys: set[str]) -> None:
     for chunk in _chunks(changed):
         db.session.execute(
             sa.delete(a).where(
-                a.campaign_id == campaign.id, a.ward_id == ward_id, a.resident_key.in_(chunk)
+                a.campaign_id == campaign.id, a.ward_id == ward_id, one_of(a.resident_key, chunk)
             )
         )
     _insert(TallyAtom, [_atom_row(campaign.id, ward_id, x) for k in changed for x in new[k]])
@@ -532,16 +532,15 @@ def _add_figures(
         for key, delta in sorted(deltas.items())
         if any(delta)
     ]
-    table = TallyFigure.__table__
-    for chunk in _chunks(rows):
-        insert = _dialect_insert(table).values(chunk)
-        db.session.execute(
-            insert.on_conflict_do_update(
-                index_elements=list(table.primary_key.columns.keys()),
-                set_={c: table.c[c] + insert.excluded[c] for c in ("residents", "assists")}
-                | {"attempts": table.c.attempts + insert.excluded.attempts},
-            )
-        )
+    insert_many(TallyFigure.__table__, rows, _ADD)
+
+
+_ADD = (  # the figures' upsert: a delta adds to the stored row
+    "ON CONFLICT (campaign_id, ward_id, scope, unit_id, key, step) DO UPDATE SET "
+    + ", ".join(
+        f"{c} = tally_figures.{c} + excluded.{c}" for c in ("residents", "assists", "attempts")
+    )
+)
 
 
 def _recount_names(campaign_id: int, ward_id: int, pairs: set[tuple[str, int]]) -> None:
@@ -555,7 +554,7 @@ def _recount_names(campaign_id: int, ward_id: int, pairs: set[tuple[str, int]]) 
         residents = sa.func.count(sa.distinct(a.resident_key))
         query = (
             sa.select(a.name_key, a.birth_year, residents)
-            .where(a.campaign_id == campaign_id, a.ward_id == ward_id, a.name_key.in_(chunk))
+            .where(a.campaign_id == campaign_id, a.ward_id == ward_id, one_of(a.name_key, chunk))
             .group_by(a.name_key, a.birth_year)
         )
         found += [(n, y, r) for n, y, r in db.session.execute(query) if (n, y) in pairs and r > 1]
@@ -566,7 +565,7 @@ def _recount_names(campaign_id: int, ward_id: int, pairs: set[tuple[str, int]]) 
                 f.campaign_id == campaign_id,
                 f.ward_id == ward_id,
                 f.scope == NAMES,
-                f.key.in_(chunk),
+                one_of(f.key, chunk),
             )
         )
     _insert(TallyFigure, [_name_row(campaign_id, ward_id, n, y, r) for n, y, r in sorted(found)])
@@ -640,14 +639,8 @@ def _chunks(items: list[Any]) -> Iterator[list[Any]]:
 
 
 def _insert(model: Any, rows: list[dict[str, Any]]) -> None:
-    """Multi-row INSERTs (one statement per CHUNK rows, not one per row)."""
-    for chunk in _chunks(rows):
-        db.session.execute(sa.insert(model.__table__).values(chunk))
+    insert_many(model.__table__, rows)
 
 
 def _is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
-
-
-def _dialect_insert(table: sa.Table) -> Any:
-    return postgresql.insert(table) if _is_postgres() else sqlite.insert(table)

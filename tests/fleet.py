@@ -61,7 +61,7 @@ class Gunicorn:
         self,
         database_url: str,
         log: Path,
-        workers: int = 3,
+        workers: int | None = 3,
         config: Path | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
@@ -76,7 +76,9 @@ class Gunicorn:
     def command(self) -> list[str]:
         # gunicorn 27 shares one control socket in $HOME between servers: a test server
         # killed with SIGKILL must not leave it to (or take it from) another one.
-        common = ["--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)]
+        common = ["--bind", f"127.0.0.1:{self.port}"]
+        if self.workers is not None:  # None: the config file's
+            common += ["--workers", str(self.workers)]
         if self.config is not None:
             return [
                 str(GUNICORN),
