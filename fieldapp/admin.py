@@ -23,7 +23,7 @@ from flask import (
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from . import audit, enrol, tally_store, unit_import
+from . import audit, enrol, unit_import
 from .extensions import db
 from .forms import (
     CampaignForm,
@@ -36,7 +36,7 @@ from .forms import (
     choices,
     kind_choices,
 )
-from .models import Campaign, ConsentText, Device, TallyState, Target, Unit, User, Ward
+from .models import Campaign, ConsentText, Device, Target, Unit, User, Ward
 from .roles import get_visible_or_404, role_required, visible
 from .text import fold, local_today, normalise_phone
 from .vocab import DEFAULT_CATEGORIES, DEFAULT_CONSENT, DEFAULT_STEPS, UNIT_KINDS, WARD_ROLES
@@ -188,14 +188,6 @@ def save_unit(
         unit.name, unit.kind, unit.active = name, kind, active
         if changed:
             audit.record("unit_updated", unit, ward_id=ward.id, fields=changed)
-        if "kind" in changed:  # the figures split by unit kind count this unit elsewhere now
-            tally_store.forget(
-                db.session.execute(
-                    sa.select(TallyState.campaign_id, TallyState.ward_id).where(
-                        TallyState.ward_id == ward.id
-                    )
-                )
-            )
     if campaign is not None:
         unit_import.set_target(unit, campaign, target)
     return unit

@@ -507,7 +507,8 @@ class TallyFigure(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
 
 
-# Every change to `assists` leaves its residents in tally_pending, in the same transaction.
+# Every change to `assists` leaves its residents in tally_pending, in the same transaction
+# (and a unit's change of kind its ward, below): nothing can change a figure unseen.
 # PostgreSQL: one INSERT ... SELECT per statement (transition tables); SQLite: per row.
 # A migration that rebuilds `assists` on SQLite (Alembic's batch mode copies the table) drops
 # them: it must call create_tally_triggers() again (tests/test_migrations.py checks).
@@ -572,6 +573,31 @@ TALLY_TRIGGERS = {
         ),
     ],
 }
+
+
+# A unit that changes kind moves its residents between the figures split by unit kind: the
+# ward's figures are counted afresh (a pending row without a resident).
+_KIND_PG = """
+CREATE OR REPLACE FUNCTION tally_pending_unit_kind() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO tally_pending (campaign_id, ward_id, resident_key, created_at)
+  SELECT campaign_id, ward_id, NULL, timezone('utc', now()) FROM tally_state
+  WHERE ward_id = NEW.ward_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER units_tally_kind AFTER UPDATE OF kind ON units FOR EACH ROW
+  WHEN (OLD.kind IS DISTINCT FROM NEW.kind) EXECUTE FUNCTION tally_pending_unit_kind();
+"""
+_KIND_SQLITE = """
+CREATE TRIGGER units_tally_kind AFTER UPDATE OF kind ON units FOR EACH ROW
+WHEN OLD.kind IS NOT NEW.kind BEGIN
+  INSERT INTO tally_pending (campaign_id, ward_id, resident_key, created_at)
+  SELECT campaign_id, ward_id, NULL, strftime('%Y-%m-%d %H:%M:%f', 'now') FROM tally_state
+  WHERE ward_id = NEW.ward_id;
+END
+"""
+TALLY_TRIGGERS["postgresql"].append(_KIND_PG)
+TALLY_TRIGGERS["sqlite"].append(_KIND_SQLITE)
 
 
 def create_tally_triggers(connection: Any) -> None:

@@ -419,7 +419,7 @@ def print_report() -> Any:
         campaign=campaign,
         ward=current_user.ward,
         summary=tally.ward_summary(campaign, rows, figures.totals),
-        kinds=tally.by_kind(campaign, rows),
+        kinds=tally.by_kind(campaign, rows, figures.kinds),
         difficulty_kinds=tally.difficulties_by_kind(campaign, [u.id for u in units]),
         today=local_today(),
         place=_place(current_user.ward.name),
