@@ -57,6 +57,7 @@ from werkzeug.security import generate_password_hash  # noqa: E402
 from bench.synthetic import (  # noqa: E402
     PASSWORD,
     UNIT_NAMES,
+    analyse,
     assist_revisions,
     difficulty_row,
     empty_app,
@@ -382,19 +383,6 @@ def _person(
         "session_version": 1,
         "created_at": START,
     }
-
-
-def analyse() -> None:
-    """Statistics (and, on PostgreSQL, the visibility map) as autovacuum soon would.
-
-    Without them the planner takes the freshly filled tally_figures for a 29-row table.
-    """
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
-    else:
-        db.session.execute(sa.text("ANALYZE"))
-        db.session.commit()
 
 
 # --- measuring pages ------------------------------------------------------------------------

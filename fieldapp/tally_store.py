@@ -230,18 +230,16 @@ def catch_up(
         if state is None:
             db.session.commit()
             return HELD
-        if state.built_at is None or _pending_count(campaign.id, ward_id) > RECOUNT_AT:
+        keys = [] if state.built_at is None else _take_pending(campaign.id, ward_id)
+        # Counted afresh: never counted yet, asked for by forget(), or a bulk load's backlog.
+        afresh = state.built_at is None or None in keys
+        afresh |= len(keys) == FOLD_RESIDENTS and _pending_count(campaign.id, ward_id) > RECOUNT_AT
+        if afresh:
             _take_all_pending(campaign.id, ward_id)
             rebuild(campaign, ward_id)
             state.built_at = utcnow()
-        else:
-            keys = _take_pending(campaign.id, ward_id, FOLD_RESIDENTS)
-            if None in keys:  # forget() asked for a fresh count
-                _take_all_pending(campaign.id, ward_id)
-                rebuild(campaign, ward_id)
-                state.built_at = utcnow()
-            elif keys:
-                fold(campaign, ward_id, set(keys))
+        elif keys:
+            fold(campaign, ward_id, set(keys))
         state.folded_at = utcnow()
         db.session.commit()
         done += 1
@@ -349,7 +347,7 @@ def _pending_count(campaign_id: int, ward_id: int) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(some.subquery())) or 0
 
 
-def _take_pending(campaign_id: int, ward_id: int, limit: int) -> list[str | None]:
+def _take_pending(campaign_id: int, ward_id: int, limit: int = FOLD_RESIDENTS) -> list[str | None]:
     """Delete the oldest pending rows and return their residents.
 
     Only committed rows are seen and deleted, and their changes are committed: read after

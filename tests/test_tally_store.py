@@ -471,3 +471,20 @@ def test_a_unit_that_changes_kind_is_counted_under_its_new_kind(world, rebuilds)
     db.session.commit()
     tally_store.ward_figures(campaign, ward_id)
     assert rebuilds == [ward_id]  # another change of a unit: nothing to count again
+
+
+def test_a_bulk_load_is_counted_afresh_not_folded_resident_by_resident(
+    world, rebuilds, monkeypatch
+):
+    campaign, ward_id = world.campaign, world.ward.id
+    tally_store.ward_figures(campaign, ward_id)
+    rebuilds.clear()
+    monkeypatch.setattr(tally_store, "FOLD_RESIDENTS", 2)
+    monkeypatch.setattr(tally_store, "RECOUNT_AT", 3)
+    for index in range(6):
+        name = f"{NAMES[index % 3]} {index}"
+        add_assist(world, "kdc1", "member", name=name, steps=["installed"], received=START)
+    db.session.commit()
+    assert tally_store.ward_figures(campaign, ward_id).totals.assists == 6
+    assert rebuilds == [ward_id] and pending() == 0
+    assert figures(campaign.id, ward_id) == rebuilt(campaign, ward_id)
