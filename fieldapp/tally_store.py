@@ -230,7 +230,7 @@ def catch_up(
         if state is None:
             db.session.commit()
             return HELD
-        keys = [] if state.built_at is None else _take_pending(campaign.id, ward_id)
+        keys = [] if state.built_at is None else _take_pending(campaign.id, ward_id, FOLD_RESIDENTS)
         # Counted afresh: never counted yet, asked for by forget(), or a bulk load's backlog.
         afresh = state.built_at is None or None in keys
         afresh |= len(keys) == FOLD_RESIDENTS and _pending_count(campaign.id, ward_id) > RECOUNT_AT
@@ -347,7 +347,7 @@ def _pending_count(campaign_id: int, ward_id: int) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(some.subquery())) or 0
 
 
-def _take_pending(campaign_id: int, ward_id: int, limit: int = FOLD_RESIDENTS) -> list[str | None]:
+def _take_pending(campaign_id: int, ward_id: int, limit: int) -> list[str | None]:
     """Delete the oldest pending rows and return their residents.
 
     Only committed rows are seen and deleted, and their changes are committed: read after
