@@ -209,8 +209,9 @@ def settle(campaign: Campaign, ward_id: int) -> datetime | None:
     built = state is not None and state.built_at is not None
     if built and _oldest_pending(campaign.id, ward_id) is None:
         return None
+    campaign_id = campaign.id
     catch_up(campaign, ward_id, wait=not built, rounds=READ_ROUNDS)
-    return _oldest_pending(campaign.id, ward_id)
+    return _oldest_pending(campaign_id, ward_id)
 
 
 CAUGHT_UP, HELD, BEHIND = "caught up", "held", "behind"
@@ -221,21 +222,25 @@ def catch_up(
 ) -> str:
     """Fold the ward's pending residents into its figures (commits each round).
 
-    CAUGHT_UP once nothing is pending; HELD when another process is folding the ward (it
-    looks again after each commit, so it takes what is left); BEHIND after `rounds` rounds.
+    CAUGHT_UP once a round took all that was pending (what commits meanwhile is left to the
+    next look: settle() and catch_up_everywhere() look again); HELD when another process is
+    folding the ward (it looks again after each commit, so it takes what is left); BEHIND
+    after `rounds` rounds.
     """
+    campaign_id = campaign.id  # (the object is expired by each commit)
     done = 0
     while rounds is None or done < rounds:
-        state = _lock(campaign.id, ward_id, wait)
+        state = _lock(campaign_id, ward_id, wait)
         if state is None:
             db.session.commit()
             return HELD
-        keys = [] if state.built_at is None else _take_pending(campaign.id, ward_id, FOLD_RESIDENTS)
+        keys = [] if state.built_at is None else _take_pending(campaign_id, ward_id, FOLD_RESIDENTS)
+        full = len(keys) == FOLD_RESIDENTS
         # Counted afresh: never counted yet, asked for by forget(), or a bulk load's backlog.
         afresh = state.built_at is None or None in keys
-        afresh |= len(keys) == FOLD_RESIDENTS and _pending_count(campaign.id, ward_id) > RECOUNT_AT
+        afresh |= full and _pending_count(campaign_id, ward_id) > RECOUNT_AT
         if afresh:
-            _take_all_pending(campaign.id, ward_id)
+            _take_all_pending(campaign_id, ward_id)
             rebuild(campaign, ward_id)
             state.built_at = utcnow()
         elif keys:
@@ -243,7 +248,7 @@ def catch_up(
         state.folded_at = utcnow()
         db.session.commit()
         done += 1
-        if _oldest_pending(campaign.id, ward_id) is None:
+        if not full:
             return CAUGHT_UP
     return BEHIND
 
@@ -261,30 +266,21 @@ def catch_up_everywhere(seconds: float = 30.0) -> None:
         if not _FOLDER.acquire(blocking=False):
             return
         try:
-            held_elsewhere = _fold_pending_wards(deadline)
+            pairs = _pending_wards()
+            outcomes = {_catch_up_ids(campaign_id, ward_id) for campaign_id, ward_id in pairs}
         finally:
             _FOLDER.release()
-        if held_elsewhere or not _pending_wards():
+        if not pairs or outcomes == {HELD}:
             return
 
 
-def _fold_pending_wards(deadline: float) -> bool:
-    """Fold until no ward is pending (False) or every pending one is held elsewhere (True)."""
-    while time.monotonic() < deadline:
-        pairs = _pending_wards()
-        if not pairs:
-            return False
-        outcomes = set()
-        for campaign_id, ward_id in pairs:
-            campaign = db.session.get(Campaign, campaign_id)
-            if campaign is None:  # a campaign deleted by hand: nothing left to count
-                _take_all_pending(campaign_id, ward_id)
-                db.session.commit()
-                continue
-            outcomes.add(catch_up(campaign, ward_id, rounds=READ_ROUNDS))
-        if outcomes == {HELD}:
-            return True
-    return False
+def _catch_up_ids(campaign_id: int, ward_id: int) -> str:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:  # a campaign deleted by hand: nothing left to count
+        _take_all_pending(campaign_id, ward_id)
+        db.session.commit()
+        return CAUGHT_UP
+    return catch_up(campaign, ward_id, rounds=READ_ROUNDS)
 
 
 def _pending_wards() -> list[tuple[int, int]]:
@@ -310,21 +306,23 @@ def forget(pairs: Iterable[tuple[int, int]]) -> None:
 def _lock(campaign_id: int, ward_id: int, wait: bool) -> TallyState | None:
     """The ward's state row, created if missing and locked until commit; None if taken.
 
-    On SQLite the first write of a transaction takes the database's write lock, so the
-    INSERT alone serialises folders (and waits for any other writer).
+    PostgreSQL: SELECT ... FOR UPDATE, SKIP LOCKED unless `wait` (the row is inserted the
+    first time). SQLite: the first write of a transaction takes the database's write lock, so
+    the INSERT ... ON CONFLICT alone serialises folders (and waits for any other writer).
     """
+    where = (TallyState.campaign_id == campaign_id, TallyState.ward_id == ward_id)
+    query = sa.select(TallyState).where(*where).execution_options(populate_existing=True)
     insert = dialect_insert(TallyState.__table__)
-    db.session.execute(
-        insert.values(campaign_id=campaign_id, ward_id=ward_id).on_conflict_do_nothing()
-    )
-    query = (
-        sa.select(TallyState)
-        .where(TallyState.campaign_id == campaign_id, TallyState.ward_id == ward_id)
-        .execution_options(populate_existing=True)
-    )
-    if _is_postgres():
-        query = query.with_for_update(skip_locked=not wait)
-    return db.session.scalar(query)
+    create = insert.values(campaign_id=campaign_id, ward_id=ward_id).on_conflict_do_nothing()
+    if not _is_postgres():
+        db.session.execute(create)
+        return db.session.scalar(query)
+    query = query.with_for_update(skip_locked=not wait)
+    state = db.session.scalar(query)
+    if state is None and db.session.scalar(sa.select(TallyState.ward_id).where(*where)) is None:
+        db.session.execute(create)  # the ward's first fold
+        state = db.session.scalar(query)
+    return state
 
 
 def _pending(campaign_id: int, ward_id: int) -> list[Any]:
