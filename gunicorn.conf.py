@@ -16,13 +16,14 @@ bind = os.environ.get("FIELDAPP_BIND", "127.0.0.1:8000")
 # Threaded workers: each process serves `threads` requests at once, so sign-in, pages and
 # /healthz are answered while other threads wait on the database for a phone's batch (with
 # one-request "sync" workers they queued behind every batch). The app lets at most
-# threads - 1 batches per process be written at once and answers the next one 503 with
-# Retry-After at once (FIELDAPP_SYNC_SLOTS), so a thread is always free for the rest.
+# threads - 2 batches per process be written at once and answers the next one 503 with
+# Retry-After at once (FIELDAPP_SYNC_SLOTS); one more thread may be folding batches into the
+# tally after their answers, and one is always free for the rest.
 # WEB_CONCURRENCY (the usual name, also read by gunicorn itself) or 2 x cores + 1 processes:
 # Python runs one thread at a time per process, so processes use the cores, threads the waits.
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count() + 1)
-threads = int(os.environ.get("FIELDAPP_THREADS") or 4)
+threads = int(os.environ.get("FIELDAPP_THREADS") or 6)
 
 # A worker that stops answering its master's heartbeat for `timeout` seconds is killed. With
 # threaded workers the heartbeat does not wait for requests, so a long streamed export is
@@ -64,7 +65,7 @@ def on_starting(server: Any) -> None:
     """Tell the app how many workers and threads will run (after the command line was applied).
 
     The app refuses per-worker rate-limit counters (memory://) in production unless there is
-    one worker (fieldapp/config.py, check_ratelimit_storage), and lets threads - 1 of each
+    one worker (fieldapp/config.py, check_ratelimit_storage), and lets threads - 2 of each
     worker's threads write sync batches at once. Workers inherit the environment at fork.
     """
     os.environ["FIELDAPP_WORKERS"] = str(server.cfg.workers)

@@ -25,12 +25,12 @@ ENV_KEYS = (
 
 INSECURE_KEYS = {"", "dev", "changeme", "secret", "change-me"}
 
-# Connection pool per process. A gunicorn worker serves `threads` (4) requests at once, each
-# holding one connection, so 4 kept open; the overflow covers the rest. Worst case on
+# Connection pool per process. A gunicorn worker serves `threads` (6) requests at once, each
+# holding one connection, so 6 kept open; the overflow covers the rest. Worst case on
 # PostgreSQL: workers x (pool_size + max_overflow) connections.
 ENGINE_DEFAULTS: dict[str, Any] = {
     "pool_pre_ping": True,  # a connection dropped by a PostgreSQL restart is replaced, not used
-    "pool_size": 4,
+    "pool_size": 6,
     "max_overflow": 4,
     "pool_timeout": 10,  # seconds to wait for a free connection before an error (never hang)
     "pool_recycle": 1800,  # seconds; below the idle timeouts of common proxies and firewalls
@@ -63,8 +63,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # None: unknown (then production needs a shared rate-limit storage).
         "FIELDAPP_WORKERS": None,
         # Threads per process (gunicorn.conf.py sets it), and how many of them may write sync
-        # batches at once; a batch beyond that is answered 503 + Retry-After at once, so the
-        # other threads stay free for sign-in, pages and /healthz. None: threads - 1.
+        # batches at once; a batch beyond that is answered 503 + Retry-After at once. None:
+        # threads - 2: one more thread may be folding batches into the tally (one per
+        # process, tally_store.catch_up_everywhere), and one stays free for sign-in, pages and
+        # /healthz whatever the phones do.
         "FIELDAPP_THREADS": None,
         "FIELDAPP_SYNC_SLOTS": None,
         # Merged over ENGINE_DEFAULTS below (keys given here win).
@@ -125,14 +127,14 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
 
 
 def sync_slots(given: Any, threads: Any) -> int:
-    """Sync batches one process writes at once: as given, else all threads but one (>= 1).
+    """Sync batches one process writes at once: as given, else all threads but two (>= 1).
 
     Without a thread count (the development server, tests) 4: enough to let batches overlap.
     """
     if given not in (None, ""):
         return max(0, int(given))
     if threads not in (None, ""):
-        return max(1, int(threads) - 1)
+        return max(1, int(threads) - 2)
     return 4
 
 

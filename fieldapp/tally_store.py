@@ -489,17 +489,31 @@ def _marks(atoms: list[Atom], kinds: dict[int, str], steps: set[str]) -> Marks:
 def _move(deltas: dict[tuple[str, int, str, str], list[int]], old: Marks, new: Marks) -> None:
     """Add to `deltas` ([residents, assists, attempts] per group and step) one resident's
     move from the groups `old` to the groups `new`."""
-    nothing: list[Any] = [0, 0, set()]
-    for group in old.keys() | new.keys():
-        before, after = old.get(group, nothing), new.get(group, nothing)
+    for group, after in new.items():
+        before = old.get(group)
         if before == after:
             continue
         delta = deltas[(*group, "")]
-        delta[0] += (group in new) - (group in old)
+        if before is None:  # joins the group (the common case: a new resident)
+            delta[0] += 1
+            delta[1] += after[0]
+            delta[2] += after[1]
+            for step in after[2]:
+                deltas[(*group, step)][0] += 1
+            continue
         delta[1] += after[0] - before[0]
         delta[2] += after[1] - before[1]
         for step in before[2] ^ after[2]:
             deltas[(*group, step)][0] += 1 if step in after[2] else -1
+    for group, before in old.items():
+        if group in new:
+            continue
+        delta = deltas[(*group, "")]  # leaves the group
+        delta[0] -= 1
+        delta[1] -= before[0]
+        delta[2] -= before[1]
+        for step in before[2]:
+            deltas[(*group, step)][0] -= 1
 
 
 def _figure_row(

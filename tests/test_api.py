@@ -575,9 +575,10 @@ def test_a_database_too_busy_to_answer_in_time_is_a_503_not_a_500(
 
 
 def test_the_slots_leave_a_thread_free_for_everything_else():
-    """gunicorn.conf.py's threads: all but one may write batches; at least one always may."""
+    """gunicorn.conf.py's threads: all but two may write batches (one may be folding, one is
+    free for the rest); at least one always may."""
     from fieldapp.config import sync_slots
 
-    assert sync_slots(None, "4") == 3 and sync_slots(None, "1") == 1
+    assert sync_slots(None, "6") == 4 and sync_slots(None, "2") == 1
     assert sync_slots("0", "4") == 0 and sync_slots("6", "4") == 6
     assert sync_slots(None, None) == 4
