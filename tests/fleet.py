@@ -50,7 +50,7 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """gunicorn -k sync -w N over `database_url`, in a process group of its own.
+    """gunicorn -c gunicorn.conf.py -w N over `database_url`, in a process group of its own.
 
     By default the browser tests' WSGI module with the fault tests' options. With `config`
     (tests/test_ops.py): the production command, `gunicorn -c gunicorn.conf.py app:app`, where
@@ -88,11 +88,13 @@ class Gunicorn:
                 "--no-control-socket",
                 "app:app",
             ]
+        # The production worker model (gunicorn.conf.py: threaded workers, the app's sync slots)
+        # over the browser tests' WSGI module.
         return [
             str(GUNICORN),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
             *common,
-            "--worker-class",
-            "sync",
             "--backlog",
             "256",
             "--timeout",
