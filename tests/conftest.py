@@ -15,7 +15,25 @@ from fieldapp import create_app
 from fieldapp.extensions import db
 from tests.world import PASSWORD, World, build_world
 
-POSTGRES_URL = os.environ.get("FIELDAPP_TEST_POSTGRES_URL")
+
+def _database_of_this_worker(url: str | None) -> str | None:
+    """With pytest-xdist, each worker process its own PostgreSQL database (`test_gw0`, ...),
+    created from the given one's server on first use: workers never see each other's rows."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    given = sa.make_url(url)
+    name = f"{given.database}_{worker}"
+    admin = sa.create_engine(given, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        found = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not found:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return given.set(database=name).render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _database_of_this_worker(os.environ.get("FIELDAPP_TEST_POSTGRES_URL"))
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 
 
