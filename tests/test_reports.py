@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from fieldapp import reports, tally_store
+from fieldapp import reports, tally, tally_store
 from fieldapp.extensions import db
 from fieldapp.models import Assist, AuditEvent, Difficulty, Participant, Unit, UnitReport
 from fieldapp.text import local_today, utcnow
@@ -356,8 +356,14 @@ def test_validate_report_rules():
 
 
 def test_chart_bars_scale_to_the_tallest_day():
-    bars = reports.chart_bars([("20/10", 2), ("21/10", 0), ("22/10", 4)])
+    day = date(2025, 10, 20)
+    periods = [
+        tally.Period(day, day, value, 0, None, outside, label)
+        for label, value, outside in (("20/10", 2, False), ("21/10", 0, False), ("22/10", 4, True))
+    ]
+    bars = reports.chart_bars(periods)
     assert [b.value for b in bars] == [2, 0, 4]
+    assert [b.outside for b in bars] == [False, False, True]
     assert bars[2].height == reports.CHART_H - reports.CHART_TOP - reports.CHART_BOTTOM
     assert bars[0].height == bars[2].height / 2 and bars[1].height == 0
 
