@@ -593,6 +593,13 @@ def admin_date(day: date) -> str:
     return f"ngày {day.day:02d} tháng {month} năm {day.year}"
 
 
+@bp.app_template_filter("keep_last_words")
+def keep_last_words(text: str) -> str:
+    """The last two words joined by a no-break space: a wrapped title never ends on one word."""
+    head, _, last = text.rpartition(" ")
+    return f"{head}\u00a0{last}" if head else text
+
+
 @bp.app_template_filter("percent")
 def percent(value: float | None) -> str:
     """45.6 -> "45,6 %" (Vietnamese style); nothing to show without a target."""
