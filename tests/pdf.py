@@ -33,7 +33,7 @@ def pdf_pages(pdf: bytes | Path) -> list[list[Line]]:
                 # The text matrix placed by the current transformation (Chromium flips y).
                 x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
                 y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-                runs.append(((height - y) * MM, x * MM, text.strip()))
+                runs.append(((height - y) * MM, x * MM, text.replace("\xa0", " ").strip()))
 
         page.extract_text(visitor_text=visit)
         groups: list[list[tuple[float, float, str]]] = []
