@@ -218,9 +218,14 @@ def assists_sheet(
     unit_ids: Collection[int],
     *,
     mask_phones: bool = False,
+    duplicates: Collection[tuple[str, int]] | None = None,
     yield_per: int = 2000,
 ) -> Sheet:
-    """One row per counted assist (current revision, not voided), read in batches."""
+    """One row per counted assist (current revision, not voided), read in batches.
+
+    `duplicates` may carry the likely duplicates already known (tally_store keeps a ward's);
+    without them they are counted here, a pass over the scope's assists.
+    """
     steps = campaign.steps
     step_keys = [s["key"] for s in steps]
     columns = [
@@ -241,16 +246,18 @@ def assists_sheet(
         Column("Mã lượt", TEXT, 37),
         Column("Phiên bản", NUMBER),
     ]
-    seen = {"rows": 0, "attempts": 0, "consent": 0, "steps": dict.fromkeys(step_keys, 0)}
+    seen = {"rows": 0, "attempts": 0}  # for the total row, once the rows are out
     flags_of = tally.record_flagger(campaign)
 
     def build() -> Iterator[list[Any]]:
         units = _unit_names(unit_ids)
-        members = _member_names(Assist, campaign.id, unit_ids)
+        members = _MemberNames(unit_ids)
         categories = {c["key"]: c["label"] for c in campaign.categories}
         # The likely duplicates, as a set kept beside the stream: its size follows the
         # number of look-alike names, not the number of rows.
-        duplicates = set(tally.duplicate_pairs(campaign, unit_ids))
+        looks_alike = set(
+            tally.duplicate_pairs(campaign, unit_ids) if duplicates is None else duplicates
+        )
         marks = [f",{k}," for k in step_keys]
         offset = tally.LOCAL_OFFSET
         query = (
@@ -278,61 +285,57 @@ def assists_sheet(
         # Core rows straight from the connection, fetched in batches: the ORM's own row
         # handling cost a third of the time of a whole download.
         result = db.session.connection().execution_options(yield_per=yield_per).execute(query)
-        done = seen["steps"]
-        for (
-            received,
-            recorded,
-            unit_id,
-            user_id,
-            full_name,
-            name_key,
-            birth_year,
-            gender,
-            phone,
-            category,
-            steps_text,
-            attempts,
-            consent,
-            note,
-            record_id,
-            rev,
-        ) in result:
-            flags = flags_of(recorded, received, (name_key, birth_year) in duplicates)
-            if phone and mask_phones:
-                phone = mask_phone(phone)
-            reached = [YES if mark in steps_text else None for mark in marks]
-            seen["rows"] += 1
-            seen["attempts"] += attempts
-            seen["consent"] += consent
-            for key, value in zip(step_keys, reached, strict=True):
-                if value:
-                    done[key] += 1
-            yield [
-                received + offset,
-                recorded + offset,
-                units.get(unit_id),
-                members.get(user_id),
+        count = attempts_sum = 0
+        try:
+            for count, (  # noqa: B007 - read by the finally below
+                received,
+                recorded,
+                unit_id,
+                user_id,
                 full_name,
+                name_key,
                 birth_year,
-                GENDERS.get(gender, gender),
+                gender,
                 phone,
-                categories.get(category, category),
-                *reached,
+                category,
+                steps_text,
                 attempts,
-                YES if consent else "Không",
+                consent,
                 note,
-                "; ".join(flags) if flags else None,
                 record_id,
                 rev,
-            ]
+            ) in enumerate(result, 1):
+                flags = flags_of(recorded, received, (name_key, birth_year) in looks_alike)
+                if phone and mask_phones:
+                    phone = mask_phone(phone)
+                attempts_sum += attempts
+                yield [
+                    received + offset,
+                    recorded + offset,
+                    units.get(unit_id),
+                    members[user_id],
+                    full_name,
+                    birth_year,
+                    GENDERS.get(gender, gender),
+                    phone,
+                    categories.get(category, category),
+                    *[YES if mark in steps_text else None for mark in marks],
+                    attempts,
+                    YES if consent else "Không",
+                    note,
+                    "; ".join(flags) if flags else None,
+                    record_id,
+                    rev,
+                ]
+        finally:
+            seen["rows"], seen["attempts"] = count, attempts_sum
 
     def total() -> list[Any]:
         return [
             f"Tổng cộng ({fmt_number(seen['rows'])} lượt hỗ trợ)",
-            *[None] * 8,
-            *[seen["steps"][k] for k in step_keys],
+            *[None] * (8 + len(step_keys)),
             seen["attempts"],
-            seen["consent"],
+            None,
             None,
             None,
             None,
@@ -364,7 +367,7 @@ def difficulties_sheet(
 
     def build() -> Iterator[list[Any]]:
         units = _unit_names(unit_ids)
-        members = _member_names(Difficulty, campaign_id, unit_ids)
+        members = _MemberNames(unit_ids)
         query = (
             sa.select(
                 Difficulty.received_at,
@@ -386,7 +389,7 @@ def difficulties_sheet(
             yield [
                 local(d.received_at),
                 units.get(d.unit_id),
-                members.get(d.user_id),
+                members[d.user_id],
                 DIFFICULTY_KINDS.get(d.kind, d.kind),
                 d.text,
                 "Đã xử lý" if d.resolved_at else "Chưa xử lý",
@@ -444,15 +447,22 @@ def _unit_names(unit_ids: Collection[int]) -> dict[int, str]:
     )
 
 
-def _member_names(model: Any, campaign_id: int, unit_ids: Collection[int]) -> dict[int, str]:
-    authors = (
-        sa.select(model.user_id)
-        .where(model.campaign_id == campaign_id, model.unit_id.in_(list(unit_ids)))
-        .distinct()
-    )
-    return dict(
-        db.session.execute(sa.select(User.id, User.full_name).where(User.id.in_(authors))).all()
-    )
+class _MemberNames(dict):
+    """The names of the people who logged records, by user id: the units' wards' people read
+    at once, anyone else (someone moved to another ward) looked up when met."""
+
+    def __init__(self, unit_ids: Collection[int]) -> None:
+        wards = sa.select(Unit.ward_id).where(Unit.id.in_(list(unit_ids)))
+        super().__init__(
+            db.session.execute(
+                sa.select(User.id, User.full_name).where(User.ward_id.in_(wards))
+            ).all()
+        )
+
+    def __missing__(self, user_id: int | None) -> str | None:
+        user = db.session.get(User, user_id) if user_id is not None else None
+        self[user_id] = user.full_name if user else None
+        return self[user_id]
 
 
 def kind_label(kind: str) -> str:
@@ -575,17 +585,16 @@ _CSV_FORMATS: dict[str, Callable[[Any], Any]] = {
     MOMENT: _csv_moment,
     DAY: _csv_day,
 }  # counts and numbers go out as they are: plain digits
+_CSV_OTHER = (PHONE, MOMENT, DAY)
 
 
 def csv_chunks(sheet: Sheet, rows_per_chunk: int = 1000) -> Iterator[bytes]:
     """The sheet as UTF-8 CSV bytes (BOM, CRLF), yielded a thousand rows at a time."""
     kept = [i for i, c in enumerate(sheet.columns) if c.kind != RATIO]
     every = len(kept) == len(sheet.columns)
-    formats = [
-        (pos, _CSV_FORMATS[sheet.columns[i].kind])
-        for pos, i in enumerate(kept)
-        if sheet.columns[i].kind in _CSV_FORMATS
-    ]
+    kinds = [sheet.columns[i].kind for i in kept]
+    texts = [pos for pos, kind in enumerate(kinds) if kind in (TEXT, WRAP)]
+    formats = [(pos, _CSV_FORMATS[kind]) for pos, kind in enumerate(kinds) if kind in _CSV_OTHER]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write(BOM)
@@ -593,6 +602,10 @@ def csv_chunks(sheet: Sheet, rows_per_chunk: int = 1000) -> Iterator[bytes]:
     count = 0
     for row in sheet.rows:
         cells = list(row) if every else [row[i] for i in kept]
+        for pos in texts:  # _csv_text, written out: the hottest loop of a download
+            value = cells[pos]
+            if value.__class__ is str and value[:1] in _FORMULA_FIRST:
+                cells[pos] = "'" + value
         for pos, fmt in formats:
             cells[pos] = fmt(cells[pos])
         writer.writerow(cells)

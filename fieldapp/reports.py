@@ -528,10 +528,18 @@ def assists_csv() -> Any:
     """Every counted assist; phones in full for the officer, masked for a group head."""
     campaign, units = _download_scope()
     _record_download("assists.csv", units)
-    sheet = exports.assists_sheet(
-        campaign, [u.id for u in units], mask_phones=current_user.role != "officer"
-    )
+    sheet = _assists_sheet(campaign, units)
     return csv_response(sheet, download_name("luot-ho-tro", "csv"))
+
+
+def _assists_sheet(campaign: Campaign, units: list[Unit]) -> exports.Sheet:
+    """The assists the person may download: the officer's in full with the ward's stored
+    likely duplicates; a group head's unit with phones masked."""
+    ids = [u.id for u in units]
+    if current_user.role == "officer":
+        _, pairs = tally_store.duplicates(campaign, current_user.ward_id)
+        return exports.assists_sheet(campaign, ids, duplicates=pairs)
+    return exports.assists_sheet(campaign, ids, mask_phones=True)
 
 
 @bp.get("/reports/difficulties.csv")
@@ -554,7 +562,7 @@ def ward_xlsx() -> Any:
     figures = _figures(campaign, units)
     sheets = [
         _units_sheet(campaign, units, figures),
-        exports.assists_sheet(campaign, ids, mask_phones=current_user.role != "officer"),
+        _assists_sheet(campaign, units),
         exports.difficulties_sheet(campaign, ids),
         exports.days_sheet(campaign, figures.days, figures.totals),
     ]
