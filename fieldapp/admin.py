@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +22,7 @@ from flask import (
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from . import audit, enrol, unit_import
+from . import audit, enrol, tally, unit_import
 from .extensions import db
 from .forms import (
     CampaignForm,
@@ -43,7 +42,6 @@ from .vocab import DEFAULT_CATEGORIES, DEFAULT_CONSENT, DEFAULT_STEPS, UNIT_KIND
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-KIND_ORDER = {key: index for index, key in enumerate(UNIT_KINDS)}
 RESIDENT_ROLES = ("group_head", "member")
 PEOPLE_PAGE = 100  # people per page of the "Người dùng" screen
 
@@ -360,17 +358,8 @@ def _ward() -> Ward:
 
 def _ward_units() -> list[Unit]:
     units = list(db.session.scalars(visible(Unit)))
-    units.sort(key=lambda u: (KIND_ORDER.get(u.kind, 99), _natural(u.name)))
+    units.sort(key=tally.unit_key)
     return units
-
-
-def _natural(name: str) -> tuple[Any, ...]:
-    """Sort "Tổ 2" before "Tổ 10"."""
-    return tuple(
-        (0, int(part), "") if part.isdigit() else (1, 0, part)
-        for part in re.split(r"(\d+)", fold(name))
-        if part
-    )
 
 
 def _unit_choices(units: list[Unit], ward: Ward) -> list[SelectChoice]:

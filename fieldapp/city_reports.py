@@ -15,6 +15,7 @@ from .roles import role_required
 from .text import local_today, utcnow
 
 bp = Blueprint("city_reports", __name__, url_prefix="/city/reports")
+CITY_PLACE = "Toàn thành phố"  # the city workbook's page header, where a ward's has its name
 
 SORTS = {
     "name": lambda w: tally.natural_key(w.ward.name),
@@ -70,6 +71,7 @@ def index() -> Any:
     campaign, city = _scope()
     sort = request.args.get("sort", "name")
     descending = request.args.get("dir") == "desc"
+    series = tally.series(campaign, city.days)
     return render_template(
         "city/reports.html",
         campaign=campaign,
@@ -80,7 +82,8 @@ def index() -> Any:
         missing=[w for w in sorted(city.wards, key=SORTS["name"]) if not w.has_data],
         sort=sort,
         descending=descending,
-        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in city.days]),
+        series=series,
+        bars=chart_bars(series.periods),
         chart=(CHART_W, CHART_H),
         days_left=tally.days_left(campaign, local_today()),
         due=campaign.report_due,
@@ -106,10 +109,11 @@ def city_xlsx() -> Any:
     _record_download("city.xlsx", campaign)
     sheets = [
         exports.wards_sheet(campaign, city),
-        exports.days_sheet(campaign, city.days),
+        exports.days_sheet(campaign, city.days, city.totals),
         exports.city_difficulties_sheet(city),
     ]
-    return xlsx_response(sheets, download_name("bao-cao-thanh-pho", "xlsx"))
+    name = download_name("bao-cao-thanh-pho", "xlsx")
+    return xlsx_response(sheets, name, CITY_PLACE, campaign.name)
 
 
 def city_sort_url(column: str, current: str, descending: bool, campaign_id: int) -> str:

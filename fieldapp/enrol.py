@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 
-from . import audit
+from . import audit, tally
 from .extensions import db
 from .models import Device, EnrolmentCode, Unit, User
 from .text import nfc, utcnow
@@ -27,7 +27,6 @@ CODE_BYTES = 16  # 128 bits: 22 URL-safe characters, short enough for a small QR
 TOKEN_BYTES = 32
 # What token_urlsafe can produce; anything else is refused before touching the database.
 _URLSAFE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
-_DIGITS = re.compile(r"(\d+)")
 
 MESSAGES = {
     "unknown": "Mã đăng ký không đúng. Vui lòng kiểm tra lại hoặc xin cán bộ phường mã mới.",
@@ -253,11 +252,6 @@ def revoke_device(device: Device, by: User) -> None:
     db.session.flush()
 
 
-def _natural(name: str) -> list[Any]:
-    # "Khu dân cư số 2" before "Khu dân cư số 10".
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in _DIGITS.split(name)]
-
-
 def member_payload(user: User) -> dict[str, Any]:
     """What a phone needs to know about its member: member, campaign, units, ward."""
     ward = user.ward
@@ -267,7 +261,7 @@ def member_payload(user: User) -> dict[str, Any]:
         units = db.session.scalars(
             sa.select(Unit).where(Unit.ward_id == ward.id, Unit.kind == "residential", Unit.active)
         ).all()
-        units = sorted(units, key=lambda u: _natural(u.name))
+        units = sorted(units, key=lambda u: tally.natural_key(u.name))
     return {
         "member": {
             "id": user.id,

@@ -27,7 +27,7 @@ from markupsafe import Markup
 from qrcode.image.pil import PilImage
 from qrcode.image.svg import SvgPathFillImage
 
-from . import audit, enrol
+from . import audit, enrol, tally
 from .extensions import db
 from .models import Campaign, Device, EnrolmentCode, Unit, User
 from .text import fold, utcnow
@@ -220,12 +220,9 @@ def unit_people(unit: Unit) -> list[User]:
     rows = db.session.scalars(
         sa.select(User).where(User.unit_id == unit.id, User.active, User.role.in_(FIELD_ROLES))
     ).all()
-    return sorted(rows, key=lambda u: (u.role != "group_head", _natural(u.name_key), u.id))
-
-
-def _natural(key: str) -> list[tuple[int, int, str]]:
-    # "Thử 2" before "Thử 10".
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", key) if p]
+    return sorted(
+        rows, key=lambda u: (u.role != "group_head", tally.natural_key(u.full_name), u.id)
+    )
 
 
 def issue_for_unit(unit: Unit, by: User, hours: int | None = None) -> list[Issued]:

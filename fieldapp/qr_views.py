@@ -31,12 +31,11 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
-from . import enrol, qr
+from . import enrol, qr, tally
 from .extensions import db
 from .models import EnrolmentCode, Unit, User
 from .qr_commands import enrol_link_command
 from .roles import deny, get_visible_or_404, role_required, visible
-from .text import fold
 from .vocab import FIELD_ROLES
 
 # cli_group=None: `flask enrol-link`, not `flask qr enrol-link`.
@@ -77,16 +76,7 @@ def qr_codes_of(person: User) -> list[qr.CodeLine]:
 
 def _units() -> list[Unit]:
     units = [u for u in db.session.scalars(visible(Unit)) if u.active]
-    kinds = ("residential", "agency", "school", "organisation")
-    return sorted(
-        units,
-        key=lambda u: (kinds.index(u.kind) if u.kind in kinds else 9, _natural(u.name)),
-    )
-
-
-def _natural(name: str) -> tuple[Any, ...]:
-    parts = fold(name).replace("-", " ").split()
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+    return sorted(units, key=tally.unit_key)
 
 
 @bp.get("/")

@@ -108,31 +108,35 @@ class Bar:
     value: int
     label: str
     show_label: bool
+    outside: bool = False  # a day outside the campaign's window
 
 
 CHART_W, CHART_H, CHART_TOP, CHART_BOTTOM = 640, 220, 20, 28
 
 
-def chart_bars(points: list[tuple[str, int]]) -> list[Bar]:
-    """Geometry of a bar chart (drawn as SVG by the template, no JavaScript)."""
-    if not points:
+def chart_bars(periods: list[tally.Period]) -> list[Bar]:
+    """Geometry of a bar chart of assists per period (drawn as SVG by the template)."""
+    if not periods:
         return []
-    top = max(v for _, v in points) or 1
-    slot = CHART_W / len(points)
+    top = max(p.assists for p in periods) or 1
+    slot = CHART_W / len(periods)
     usable = CHART_H - CHART_TOP - CHART_BOTTOM
-    every = max(1, round(len(points) / 8))  # about eight date labels whatever the span
+    # About eight labels whatever the span, fewer when they carry the year or a week.
+    wide = len(periods[0].label) > 5
+    every = max(1, round(len(periods) / (5 if wide else 8)))
     bars = []
-    for i, (label, value) in enumerate(points):
-        height = usable * value / top
+    for i, period in enumerate(periods):
+        height = usable * period.assists / top
         bars.append(
             Bar(
                 x=round(i * slot + slot * 0.15, 2),
                 y=round(CHART_TOP + usable - height, 2),
                 width=round(slot * 0.7, 2),
                 height=round(height, 2),
-                value=value,
-                label=label,
-                show_label=i % every == 0 or i == len(points) - 1,
+                value=period.assists,
+                label=period.label,
+                show_label=i % every == 0 or i == len(periods) - 1,
+                outside=period.outside,
             )
         )
     return bars
@@ -171,7 +175,7 @@ def _report_units(campaign: Campaign) -> list[Unit]:
     units = db.session.scalars(
         visible(Unit).where(sa.or_(Unit.active.is_(True), Unit.id.in_(sorted(counted))))
     ).all()
-    return sorted(units, key=lambda u: tally.natural_key(u.name))
+    return sorted(units, key=tally.unit_key)
 
 
 @dataclass
@@ -213,14 +217,15 @@ def unit() -> Any:
     ids = [target_unit.id]
     figures = tally_store.unit_figures(campaign, target_unit)
     row = tally.unit_rows(campaign, [target_unit], figures.per_unit, with_categories=False)[0]
+    series = tally.series(campaign, figures.days)
     return render_template(
         "reports/unit.html",
         campaign=campaign,
         unit=target_unit,
         row=row,
         categories=figures.categories,
-        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in figures.days]),
-        days=figures.days,
+        series=series,
+        bars=chart_bars(series.periods),
         members=tally.member_activity(campaign, target_unit.id),
         follow_ups=tally.follow_ups(campaign, ids),
         difficulties=tally.difficulties_by_kind(campaign, ids),
@@ -382,6 +387,7 @@ def ward() -> Any:
     rows = tally.unit_rows(campaign, units, figures.per_unit, with_categories=False)
     sort = request.args.get("sort", "kind")
     descending = request.args.get("dir") == "desc"
+    series = tally.series(campaign, figures.days)
     return render_template(
         "reports/ward.html",
         campaign=campaign,
@@ -391,8 +397,8 @@ def ward() -> Any:
         descending=descending,
         summary=tally.ward_summary(campaign, rows, figures.totals),
         categories=figures.categories,
-        bars=chart_bars([(d.strftime("%d/%m"), c.assists) for d, c in figures.days]),
-        days=figures.days,
+        series=series,
+        bars=chart_bars(series.periods),
         chart=(CHART_W, CHART_H),
         difficulty_kinds=tally.difficulties_by_kind(campaign, ids),
         open_difficulties=tally.open_difficulties(campaign, ids),
@@ -522,10 +528,18 @@ def assists_csv() -> Any:
     """Every counted assist; phones in full for the officer, masked for a group head."""
     campaign, units = _download_scope()
     _record_download("assists.csv", units)
-    sheet = exports.assists_sheet(
-        campaign, [u.id for u in units], mask_phones=current_user.role != "officer"
-    )
+    sheet = _assists_sheet(campaign, units)
     return csv_response(sheet, download_name("luot-ho-tro", "csv"))
+
+
+def _assists_sheet(campaign: Campaign, units: list[Unit]) -> exports.Sheet:
+    """The assists the person may download: the officer's in full with the ward's stored
+    likely duplicates; a group head's unit with phones masked."""
+    ids = [u.id for u in units]
+    if current_user.role == "officer":
+        _, pairs = tally_store.duplicates(campaign, current_user.ward_id)
+        return exports.assists_sheet(campaign, ids, duplicates=pairs)
+    return exports.assists_sheet(campaign, ids, mask_phones=True)
 
 
 @bp.get("/reports/difficulties.csv")
@@ -548,17 +562,21 @@ def ward_xlsx() -> Any:
     figures = _figures(campaign, units)
     sheets = [
         _units_sheet(campaign, units, figures),
-        exports.assists_sheet(campaign, ids, mask_phones=current_user.role != "officer"),
+        _assists_sheet(campaign, units),
         exports.difficulties_sheet(campaign, ids),
-        exports.days_sheet(campaign, figures.days),
+        exports.days_sheet(campaign, figures.days, figures.totals),
     ]
-    return xlsx_response(sheets, download_name("bao-cao-phuong", "xlsx"))
+    name = download_name("bao-cao-phuong", "xlsx")
+    return xlsx_response(sheets, name, current_user.ward.name, campaign.name)
 
 
-def xlsx_response(sheets: list[exports.Sheet], filename: str) -> Response:
-    """A workbook of `sheets`, written to a temporary file and streamed from it."""
+def xlsx_response(
+    sheets: list[exports.Sheet], filename: str, place: str, campaign_name: str
+) -> Response:
+    """A workbook of `sheets`, written to a temporary file and streamed from it; `place` and
+    the campaign's name are printed at the top of every page."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the generator below
-    exports.write_xlsx(sheets, spool)
+    exports.write_xlsx(sheets, spool, place, campaign_name)
     spool.seek(0)
 
     def chunks() -> Iterator[bytes]:
@@ -581,6 +599,13 @@ def admin_date(day: date) -> str:
     """ "ngày 05 tháng 11 năm 2025": days under 10 and months 1-2 take a leading zero."""
     month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
     return f"ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
+@bp.app_template_filter("keep_last_words")
+def keep_last_words(text: str) -> str:
+    """The last two words joined by a no-break space: a wrapped title never ends on one word."""
+    head, _, last = text.rpartition(" ")
+    return f"{head}\u00a0{last}" if head else text
 
 
 @bp.app_template_filter("percent")

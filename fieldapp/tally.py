@@ -16,8 +16,10 @@ Rules (pinned by tests/test_tally.py):
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Collection, Iterable
+import unicodedata
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,6 +30,7 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from .extensions import db
 from .models import Assist, Campaign, Difficulty, Participant, Target, Unit, UnitReport, User
+from .text import local_today
 from .vocab import DIFFICULTY_KINDS, TEST_STEP
 
 LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh has had no summer time since 1975
@@ -217,21 +220,101 @@ def in_category_order(campaign: Campaign, found: dict[str, Counts]) -> dict[str,
 def by_day(
     campaign: Campaign, unit_ids: Collection[int] | None = None
 ) -> list[tuple[date, Counts]]:
-    """Log figures per local day of receipt, every day from the first to the last (gaps = 0)."""
+    """Log figures per local day of receipt, bounded by the campaign's window (every_day)."""
     grouped = _grouped(campaign, unit_ids, [local_date(Assist.received_at)])
     return every_day(campaign, {_as_date(dims[0]): c for dims, c in grouped})
 
 
-def every_day(campaign: Campaign, found: dict[date, Counts]) -> list[tuple[date, Counts]]:
-    """Figures per day from the first to the last, a day without any as zeros."""
+def every_day(
+    campaign: Campaign, found: dict[date, Counts], today: date | None = None
+) -> list[tuple[date, Counts]]:
+    """Figures per day of the campaign's window, a day without any as zeros; a day outside
+    the window only when it has figures (never padded to it).
+
+    The window runs from the first day to the last, or to today while the campaign runs.
+    Every by-day list and chart (screens and files) is made from this, through series().
+    """
     if not found:
         return []
-    day, last = min(found), max(found)
-    days = []
+    today = today or local_today()
+    first = campaign.starts_on
+    inside = [d for d in found if first <= d <= campaign.ends_on]
+    last = min(campaign.ends_on, max([today, *inside]))
+    days = {d: c for d, c in found.items() if not first <= d <= last}
+    day = first
     while day <= last:
-        days.append((day, found.get(day) or Counts(steps=dict.fromkeys(campaign.step_keys, 0))))
+        days[day] = found.get(day) or Counts(steps=dict.fromkeys(campaign.step_keys, 0))
         day += timedelta(days=1)
-    return days
+    return sorted(days.items(), key=lambda item: item[0])
+
+
+def outside_window(campaign: Campaign, day: date) -> bool:
+    """True for a day before the campaign's first day or after its last."""
+    return day < campaign.starts_on or day > campaign.ends_on
+
+
+# A window longer than this is shown by week (a chart of 60 bars is no longer readable).
+WEEKLY_AFTER_DAYS = 45
+FLAG_OUTSIDE_DAY = "Ngoài thời gian Cuộc thi"
+
+
+@dataclass
+class Period:
+    """One point of a by-day series on screen: a day, or a week of a long window."""
+
+    first: date
+    last: date
+    assists: int
+    attempts: int
+    counts: Counts | None  # a day's figures; None for a week (residents are not additive)
+    outside: bool  # before the campaign's first day or after its last
+    label: str  # "12/10", "12/10/2025" when the series crosses years, "13/10–19/10" a week
+
+
+@dataclass
+class Series:
+    """The by-day figures of a campaign as screens show them."""
+
+    periods: list[Period]
+    weekly: bool
+
+    @property
+    def outside_assists(self) -> int:
+        return sum(p.assists for p in self.periods if p.outside)
+
+
+def series(campaign: Campaign, days: list[tuple[date, Counts]]) -> Series:
+    """every_day()'s days as the points of a list or chart: by week when the window is long,
+    with the year when the days cross years, the days outside the window flagged."""
+    window = (campaign.ends_on - campaign.starts_on).days + 1
+    weekly = window > WEEKLY_AFTER_DAYS
+    groups: dict[tuple[date, bool], list[tuple[date, Counts]]] = {}
+    for day, counts in days:
+        start = day - timedelta(days=day.weekday()) if weekly else day  # weeks from Monday
+        groups.setdefault((start, outside_window(campaign, day)), []).append((day, counts))
+    years = {day.year for day, _ in days} | {campaign.starts_on.year, campaign.ends_on.year}
+    fmt = "%d/%m/%Y" if len(years) > 1 else "%d/%m"
+    periods = []
+    for (_, outside), members in sorted(groups.items()):
+        first, last = members[0][0], members[-1][0]
+        if weekly and not outside:  # a week of the window, clipped to it
+            first = max(campaign.starts_on, first - timedelta(days=first.weekday()))
+            last = min(campaign.ends_on, first + timedelta(days=6 - first.weekday()))
+        label = first.strftime(fmt)
+        if weekly and last != first:
+            label += "–" + last.strftime(fmt)
+        periods.append(
+            Period(
+                first=first,
+                last=last,
+                assists=sum(c.assists for _, c in members),
+                attempts=sum(c.attempts for _, c in members),
+                counts=None if weekly else members[0][1],
+                outside=outside,
+                label=label,
+            )
+        )
+    return Series(periods, weekly)
 
 
 def _as_date(value: Any) -> date:
@@ -516,14 +599,48 @@ def unit_rows(
     return rows
 
 
+# Vietnamese dictionary order (CLDR's "vi"): letters first, with ă â đ ê ô ơ ư letters of
+# their own after a d e o u; then the tones, unmarked, huyền, hỏi, ngã, sắc, nặng; then case.
+_LETTERS = {ch: 1000 + i for i, ch in enumerate("aăâbcdđeêfghijklmnoôơpqrstuưvwxyz")}
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+_NUMBERS = re.compile(r"([0-9]+)")
+
+
+@functools.lru_cache(maxsize=8192)
 def natural_key(name: str) -> tuple[Any, ...]:
-    """Sort "Tổ 2" before "Tổ 10"."""
-    return tuple(int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name))
+    """The sort key of a name in natural Vietnamese order: "Tổ 2" before "Tổ 10", "Trạm" before
+    "Trường", "Dương" before "Đông" before "Én"; the one order of every screen and file."""
+    text = unicodedata.normalize("NFC", name.strip())
+    letters: list[Any] = []  # text runs as letter ranks, number runs as their value
+    tones: list[int] = []
+    cases: list[bool] = []
+    for index, part in enumerate(_NUMBERS.split(text)):
+        if index % 2:
+            letters.append(int(part))
+            continue
+        ranks = []
+        for ch in part:
+            lower = ch.lower()
+            marks = unicodedata.normalize("NFD", lower)
+            base = unicodedata.normalize("NFC", "".join(m for m in marks if m not in _TONES))
+            # Spaces and ASCII punctuation before letters; any other script after them.
+            code = ord(base[0]) if base else 0
+            ranks.append(_LETTERS.get(base, code if code < 128 else 2000 + code))
+            tones.append(next((_TONES[m] for m in marks if m in _TONES), 0))
+            cases.append(ch != lower)
+        letters.append(tuple(ranks))
+    return (tuple(letters), tuple(tones), tuple(cases), text)
+
+
+def unit_key(unit: Unit) -> tuple[Any, ...]:
+    """Units as the dashboard lists them: by kind (residential first), then by name."""
+    kind = KIND_ORDER.index(unit.kind) if unit.kind in KIND_ORDER else len(KIND_ORDER)
+    return (kind, natural_key(unit.name))
 
 
 SORTS = {
     "name": lambda r: natural_key(r.unit.name),
-    "kind": lambda r: (list(KIND_ORDER).index(r.unit.kind) if r.unit.kind in KIND_ORDER else 9,),
+    "kind": lambda r: unit_key(r.unit),
     "progress": lambda r: (r.progress is None, r.progress or 0.0),
     "completed": lambda r: (r.completed,),
     "residents": lambda r: (r.counts.residents,),
@@ -645,14 +762,32 @@ def record_flags(
     recorded_at: datetime, received_at: datetime, campaign: Campaign, duplicate: bool = False
 ) -> list[str]:
     """The warnings shown beside one assist (device clock, likely duplicate)."""
-    flags = []
-    local_day = (recorded_at + LOCAL_OFFSET).date()
-    if local_day < campaign.starts_on or local_day > campaign.ends_on:
-        flags.append(FLAG_OUTSIDE)
-    if recorded_at > received_at + FUTURE_TOLERANCE:
-        flags.append(FLAG_FUTURE)
-    if duplicate:
-        flags.append(FLAG_DUPLICATE)
+    return list(record_flagger(campaign)(recorded_at, received_at, duplicate))
+
+
+def record_flagger(campaign: Campaign) -> Callable[[datetime, datetime, bool], tuple[str, ...]]:
+    """record_flags() for many assists of one campaign: the bounds worked out once.
+
+    "Outside" is the device time's local day before the first day or after the last, which
+    is the naive-UTC device time before the first moment or at or after the moment after.
+    """
+    first, after = _campaign_bounds(campaign)
+
+    def flags(recorded_at: datetime, received_at: datetime, duplicate: bool) -> tuple[str, ...]:
+        outside = recorded_at < first or recorded_at >= after
+        future = recorded_at > received_at + FUTURE_TOLERANCE
+        if not (outside or future or duplicate):
+            return ()  # nearly every row: nothing to build
+        return tuple(
+            flag
+            for flag, on in (
+                (FLAG_OUTSIDE, outside),
+                (FLAG_FUTURE, future),
+                (FLAG_DUPLICATE, duplicate),
+            )
+            if on
+        )
+
     return flags
 
 

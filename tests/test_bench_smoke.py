@@ -63,3 +63,22 @@ def test_the_city_benchmark_builds_measures_and_syncs_a_tiny_city(
     check = city_bench.check_sync(city, devices)
     assert check == {"duplicates": 0, "double_current": 0, "missing": 0, "differ": []}
     assert count(Assist, Assist.is_current) == 200 + 2 * (5 + 4)  # second batches: 1 revision
+
+
+def test_the_export_benchmark_runs_on_a_small_ward() -> None:
+    """bench/export_bench.py still runs end to end (no figure is checked: they are its own)."""
+    import re
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "bench/export_bench.py", "--assists", "300", "--runs", "1", "--openpyxl"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.search(r"assists\.csv: [0-9,]+ rows", done.stdout), done.stdout
+    assert "ward.xlsx (4 sheets" in done.stdout and "openpyxl's write-only mode" in done.stdout

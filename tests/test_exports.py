@@ -1,9 +1,14 @@
-"""The downloads read back as a spreadsheet would read them: CSV module and openpyxl."""
+"""The downloads read back as a program would read them: CSV module and openpyxl.
+
+How a real spreadsheet opens them (LibreOffice under Vietnamese and US settings) is
+tests/test_spreadsheet.py.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -47,7 +52,8 @@ def test_units_csv_has_every_unit_and_a_ward_wide_total(ward, client, auth):
     assert kdc1["Cài đặt (người)"] == "4"
     assert kdc1["Đăng ký tài khoản (người)"] == "2"
     assert kdc1["Thi trực tuyến (người)"] == "1"
-    assert kdc1["Tiến độ so với chỉ tiêu (%)"] == "1"
+    # Ratios are left to the workbook: no decimal reads right under every regional setting.
+    assert "Tiến độ so với chỉ tiêu (%)" not in kdc1
     assert kdc1["Người cao tuổi (người)"] == "2"
     assert kdc1["Khó khăn chưa xử lý"] == "1" and kdc1["Khó khăn đã xử lý"] == "1"
     school = by_name["Trường THCS Thành Đông"]
@@ -56,11 +62,16 @@ def test_units_csv_has_every_unit_and_a_ward_wide_total(ward, client, auth):
         "20",
         "3",
     )
-    assert school["Tiến độ so với chỉ tiêu (%)"] == "64"
-    assert by_name["Trạm Y tế phường"]["Tiến độ so với chỉ tiêu (%)"] == "83.3"  # plain, not 83,3
-
     units, total = rows[:-1], rows[-1]
-    assert len(units) == 4  # the other ward's unit is not there
+    # The dashboard's order: residential groups, agencies, schools; then natural order.
+    assert [r["Đơn vị"] for r in units] == [
+        "Khu dân cư số 1",
+        "Khu dân cư số 2",
+        "Trạm Y tế phường",
+        "Trường THCS Thành Đông",
+    ]  # the other ward's unit is not there
+    assert all(v.isdigit() for r in rows for k, v in r.items() if v and k != "Ghi chú"
+               and k not in ("Đơn vị", "Loại đơn vị"))  # fmt: skip
     assert total["Đơn vị"].startswith(exports.TOTAL_LABEL)
     assert "một lần cho cả phường" in total["Ghi chú"]
 
@@ -89,7 +100,6 @@ def test_units_csv_has_every_unit_and_a_ward_wide_total(ward, client, auth):
     assert total["Người hoàn thành bài thi"] == str(EXPECTED["completed"])
     assert col_sum("Người hoàn thành bài thi") == EXPECTED["completed"] + 1
     assert total["Tổng lượt thi"] == str(EXPECTED["attempts"])
-    assert total["Tiến độ so với chỉ tiêu (%)"] == "48.7"
 
 
 def test_assists_csv_rows_vietnamese_names_and_neutralised_formula(ward, client, auth):
@@ -100,12 +110,13 @@ def test_assists_csv_rows_vietnamese_names_and_neutralised_formula(ward, client,
     assert "Lê Văn Cường" not in names  # voided
     assert "'" + FORMULA_NAME in names and FORMULA_NAME not in names
     hoa = next(r for r in rows if r["Họ và tên"] == "Nguyễn Thị Hoa")
-    assert hoa["Số điện thoại"] == HOA_PHONE  # the officer gets the ward's full data
-    assert hoa["Thời gian nhận"] == "20/10/2025 09:00"
+    # The officer gets the ward's full data; spaced, a spreadsheet keeps it text, zero and all.
+    assert hoa["Số điện thoại"] == "0912 345 678"
+    assert hoa["Thời gian nhận"] == "2025-10-20 09:00"  # ISO: no setting swaps day and month
     assert hoa["Thi trực tuyến"] == "Có" and hoa["Số lần thi"] == "2"
     assert hoa["Phiên bản"] == "2" and hoa["Thành viên"] == "Lê Thị Mai"
     late = next(r for r in rows if r["Họ và tên"] == "Nguyen Thi Hoa")
-    assert late["Thời gian nhận"] == "21/10/2025 23:30"
+    assert late["Thời gian nhận"] == "2025-10-21 23:30"
     flags = {r["Họ và tên"]: r["Cảnh báo"] for r in rows}
     assert flags["'" + FORMULA_NAME] == tally.FLAG_FUTURE
     assert flags["Đặng Thị Én"] == tally.FLAG_OUTSIDE
@@ -125,36 +136,112 @@ def test_difficulties_csv(ward, client, auth):
     assert rows[2]["Nội dung"].startswith("'=")  # formula neutralised
 
 
-def test_workbook_has_a_sheet_each_phones_as_text_and_frozen_headers(ward, client, auth):
-    response = _get(client, auth, "canbo", "/reports/ward.xlsx")
+def _workbook(client, auth, username="canbo", url="/reports/ward.xlsx"):
+    response = _get(client, auth, username, url)
     assert response.status_code == 200
     assert response.mimetype == XLSX_TYPE
-    book = load_workbook(io.BytesIO(response.data))
+    return load_workbook(io.BytesIO(response.data))
+
+
+def _cells(sheet, title):
+    """The column titled `title`, as cells, header left out."""
+    header = [c.value for c in sheet[1]]
+    return [row[header.index(title)] for row in sheet.iter_rows(min_row=2)]
+
+
+def test_workbook_cells_are_typed(ward, client, auth):
+    book = _workbook(client, auth)
     assert book.sheetnames == ["Đơn vị", "Lượt hỗ trợ", "Khó khăn", "Theo ngày"]
-    for sheet in book.worksheets:
-        assert sheet.freeze_panes == "A2"
-        assert sheet.column_dimensions["A"].width > 8
-    units = list(book["Đơn vị"].iter_rows(values_only=True))
-    header = units[0]
-    total = dict(zip(header, units[-1], strict=True))
-    assert total["Người dân được hỗ trợ"] == EXPECTED["ward"]["residents"]
-    assert total["Người hoàn thành bài thi"] == EXPECTED["completed"]
-    assert total["Tiến độ so với chỉ tiêu (%)"] == 48.7
     assists = book["Lượt hỗ trợ"]
+    received = _cells(assists, "Thời gian nhận")[0]
+    assert received.value == datetime(2025, 10, 20, 9, 0)  # a real date, local time
+    assert received.number_format == "dd/mm/yyyy hh:mm"
+    phones = [c for c in _cells(assists, "Số điện thoại") if c.value == HOA_PHONE]
+    assert phones and all(c.data_type == "s" and c.number_format == "@" for c in phones)
+    formula = next(c for c in _cells(assists, "Họ và tên") if c.value and "=1+2" in c.value)
+    # Plain text, no visible mark: a string cell, quote-prefixed, never a formula.
+    assert formula.value == FORMULA_NAME and formula.data_type == "s"
+    assert formula.quotePrefix
+    difficulty = _cells(book["Khó khăn"], "Nội dung")[2]
+    assert difficulty.value.startswith("=cmd") and difficulty.data_type == "s"
+    attempts = _cells(assists, "Số lần thi")[0]
+    assert attempts.data_type == "n" and attempts.number_format == "#,##0"
+    units = book["Đơn vị"]
+    progress = {c.row: c for c in _cells(units, "Tiến độ so với chỉ tiêu (%)")}
+    names = {c.row: c.value for c in _cells(units, "Đơn vị")}
+    by_name = {names[r]: c for r, c in progress.items()}
+    assert by_name["Trạm Y tế phường"].value == pytest.approx(0.833)
+    assert by_name["Trạm Y tế phường"].number_format == "0.0%"  # shown 83,3% in Vietnamese
+    target = _cells(units, "Chỉ tiêu")[0]
+    assert target.value == 100 and target.number_format == "#,##0"
+    day = _cells(book["Theo ngày"], "Ngày")[0]
+    assert day.value == datetime(2025, 10, 11) and day.number_format == "dd/mm/yyyy"
+
+
+def test_workbook_sorts_filters_and_prints(ward, client, auth):
+    book = _workbook(client, auth)
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes in ("A2", "B2"), sheet.title
+        assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}" + str(
+            sheet.max_row - 1
+        ), sheet.title  # the total row below stays out of the filter: sorting leaves it last
+        assert all(c.alignment.wrap_text for c in sheet[1]), sheet.title
+        assert all(c.font.b for c in sheet[1]) and all(c.font.b for c in sheet[sheet.max_row])
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        # One page wide (1 is the format's default, left out), as many long as it takes.
+        assert (sheet.page_setup.fitToWidth or 1, sheet.page_setup.fitToHeight) == (1, 0)
+        assert sheet.print_title_rows == "$1:$1"
+        assert "Phường Thành Đông" in sheet.oddHeader.left.text
+        assert "Công dân số Hải Phòng" in sheet.oddHeader.center.text
+        assert "&P" in sheet.oddFooter.center.text and "&N" in sheet.oddFooter.center.text
+        assert sheet.print_options.gridLines
+        assert sheet.row_dimensions[1].height >= 30  # the wrapped titles have room
+    units = book["Đơn vị"]
+    assert units.freeze_panes == "B2"  # unit names stay in view
+    widths = {c.value: units.column_dimensions[c.column_letter].width for c in units[1]}
+    assert widths["Đơn vị"] >= len("Trường THCS Thành Đông")
+    total = units[units.max_row]
+    assert total[0].value.startswith(exports.TOTAL_LABEL)
+    note = total[len(total) - 1]
+    assert note.value == exports.TOTAL_NOTE and note.alignment.wrap_text
+    assert units.row_dimensions[units.max_row].height >= 45  # the note's lines are shown
+    assists = book["Lượt hỗ trợ"]
+    assert assists.max_row - 2 == EXPECTED["ward"]["assists"]
+    last = [c.value for c in assists[assists.max_row]]
+    assert last[0] == f"Tổng cộng ({EXPECTED['ward']['assists']} lượt hỗ trợ)"
     header = [c.value for c in assists[1]]
-    phone_col = header.index("Số điện thoại") + 1
-    name_col = header.index("Họ và tên") + 1
-    phones = [assists.cell(row=i, column=phone_col) for i in range(2, assists.max_row + 1)]
-    hoa = next(c for c in phones if c.value == HOA_PHONE)
-    assert hoa.data_type == "s" and hoa.number_format == "@"
-    names = [assists.cell(row=i, column=name_col) for i in range(2, assists.max_row + 1)]
-    values = [c.value for c in names]
-    assert "Nguyễn Thị Hoa" in values and "Trần Văn Bình" in values
-    formula = next(c for c in names if c.value and FORMULA_NAME in c.value)
-    assert formula.value == "'" + FORMULA_NAME and formula.data_type == "s"
-    assert assists.max_row - 1 == EXPECTED["ward"]["assists"]
-    days = list(book["Theo ngày"].iter_rows(values_only=True))
-    assert days[1][:2] == ("20/10/2025", 1)
+    assert last[header.index("Số lần thi")] == EXPECTED["ward"]["attempts"]
+
+
+def test_workbook_units_and_days_follow_the_dashboard(ward, client, auth):
+    book = _workbook(client, auth)
+    units = [r[0] for r in book["Đơn vị"].iter_rows(min_row=2, values_only=True)]
+    assert units[:-1] == [
+        "Khu dân cư số 1",
+        "Khu dân cư số 2",
+        "Trạm Y tế phường",
+        "Trường THCS Thành Đông",
+    ]
+    total = dict(
+        zip(
+            [c.value for c in book["Đơn vị"][1]],
+            book["Đơn vị"][book["Đơn vị"].max_row],
+            strict=True,
+        )
+    )
+    assert total["Người dân được hỗ trợ"].value == EXPECTED["ward"]["residents"]
+    assert total["Người hoàn thành bài thi"].value == EXPECTED["completed"]
+    assert total["Tiến độ so với chỉ tiêu (%)"].value == pytest.approx(0.487)
+    days = list(book["Theo ngày"].iter_rows(min_row=2, values_only=True))
+    body, total_row = days[:-1], days[-1]
+    # Bounded by the campaign's window (11/10–11/11/2025), not padded to today.
+    assert body[0][0] == datetime(2025, 10, 11) and body[-1][0] == datetime(2025, 11, 11)
+    assert len(body) == 32
+    assert sum(r[1] for r in body) == EXPECTED["ward"]["assists"] == total_row[1]
+    assert total_row[0] == "Tổng cộng"
+    assert total_row[2] == EXPECTED["ward"]["residents"]  # counted once, not summed by day
+    assert {r[0]: r[1] for r in body}[datetime(2025, 10, 20)] == 1
 
 
 def test_neutralise_every_formula_start():
@@ -165,7 +252,8 @@ def test_neutralise_every_formula_start():
 
 
 def test_csv_is_streamed_in_chunks():
-    sheet = exports.Sheet("t", "t.csv", ["Họ và tên"], ([f"Người {i}"] for i in range(1200)))
+    rows = ([f"Người {i}"] for i in range(1200))
+    sheet = exports.Sheet("t", "t.csv", [exports.Column("Họ và tên")], rows)
     chunks = list(exports.csv_chunks(sheet, rows_per_chunk=500))
     assert len(chunks) == 3
     assert chunks[0].startswith("\ufeff".encode())
@@ -194,7 +282,7 @@ def test_group_head_downloads_only_their_unit_with_masked_phones(ward, client, a
     assert len(difficulties) == 2
     response = _get(client, auth, "totruong1", "/reports/ward.xlsx")
     book = load_workbook(io.BytesIO(response.data))
-    assert book["Lượt hỗ trợ"].max_row - 1 == EXPECTED["kdc1"]["assists"]
+    assert book["Lượt hỗ trợ"].max_row - 2 == EXPECTED["kdc1"]["assists"]  # header, total
     assert [r[0] for r in book["Đơn vị"].iter_rows(min_row=2, values_only=True)] == [
         "Khu dân cư số 1"
     ]

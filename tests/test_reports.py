@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from fieldapp import reports, tally_store
+from fieldapp import reports, tally, tally_store
 from fieldapp.extensions import db
 from fieldapp.models import Assist, AuditEvent, Difficulty, Participant, Unit, UnitReport
 from fieldapp.text import local_today, utcnow
@@ -220,6 +220,41 @@ def test_group_head_sees_their_unit_with_masked_phones(ward, client, auth):
     assert "<svg" in page and 'style="' not in page
 
 
+def test_days_on_screens_are_the_campaigns_window_and_a_late_entry_is_flagged(ward, client, auth):
+    # Received nine days after the campaign's last day (11/11/2025): listed, flagged, and the
+    # days between are not padded in.
+    add_assist(
+        ward, "kdc1", "member", name="Vũ Thị Muộn", steps=["installed"],
+        received=datetime(2025, 11, 20, 3, 0),
+    )  # fmt: skip
+    db.session.commit()
+    page = _page(client, auth, "canbo", "/reports/").text
+    table = page[page.index("Xem bảng số liệu theo ngày") :]
+    assert "11/10/2025" in table and "11/11/2025" in table
+    assert "12/11/2025" not in table and "19/11/2025" not in table
+    late = table[table.index("20/11/2025") :]
+    assert late.index("Ngoài thời gian Cuộc thi") < late.index("</tr>")
+    assert page.count('<rect class="bar') == 32 + 1
+    assert page.count('<rect class="bar outside"') == 1
+    assert "lượt hỗ trợ nhận được ngoài thời gian Cuộc thi" in page  # the chart's legend
+    unit = _page(client, auth, "totruong1", "/unit").text
+    days = unit[unit.index("Lượt hỗ trợ theo ngày") : unit.index("Theo đối tượng")]
+    assert days.count("<li") == 32 + 1
+    assert days.index("20/11") < days.index("11/11") < days.index("11/10")  # newest first
+    assert "19/11" not in days and days.count("Ngoài thời gian Cuộc thi") == 1
+
+
+def test_a_long_campaign_is_shown_by_week(ward, client, auth):
+    ward.campaign.starts_on = date(2025, 8, 1)  # 103 days to 11/11/2025
+    db.session.commit()
+    page = _page(client, auth, "canbo", "/reports/").text
+    assert "Lượt hỗ trợ theo tuần" in page and "Xem bảng số liệu theo tuần" in page
+    assert "01/08–03/08" in page and "20/10–26/10" in page  # Monday to Sunday, clipped
+    assert page.count('<rect class="bar') == 16
+    unit = _page(client, auth, "totruong1", "/unit").text
+    assert "Lượt hỗ trợ theo tuần" in unit and "20/10–26/10" in unit
+
+
 # --- the unit reporter's form ----------------------------------------------------------------
 
 
@@ -356,8 +391,14 @@ def test_validate_report_rules():
 
 
 def test_chart_bars_scale_to_the_tallest_day():
-    bars = reports.chart_bars([("20/10", 2), ("21/10", 0), ("22/10", 4)])
+    day = date(2025, 10, 20)
+    periods = [
+        tally.Period(day, day, value, 0, None, outside, label)
+        for label, value, outside in (("20/10", 2, False), ("21/10", 0, False), ("22/10", 4, True))
+    ]
+    bars = reports.chart_bars(periods)
     assert [b.value for b in bars] == [2, 0, 4]
+    assert [b.outside for b in bars] == [False, False, True]
     assert bars[2].height == reports.CHART_H - reports.CHART_TOP - reports.CHART_BOTTOM
     assert bars[0].height == bars[2].height / 2 and bars[1].height == 0
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from fieldapp import sync, tally
 from fieldapp.extensions import db
-from fieldapp.models import Assist, TallyPending
-from fieldapp.text import resident_key_for, utcnow
+from fieldapp.models import Assist, Campaign, TallyPending
+from fieldapp.text import local_today, resident_key_for, utcnow
 from tests.tally_world import EXPECTED, FORMULA_NAME, add_assist, build_records
 
 
@@ -72,16 +72,90 @@ def test_categories_split_residents(ward):
     assert cats["elderly"].tested == 1
 
 
-def test_days_are_local_and_gaps_are_filled(ward):
+def test_days_are_local_and_bounded_by_the_campaigns_window(ward):
     days = tally.by_day(ward.campaign)
-    assert [(d, c.assists) for d, c in days] == [
-        (date(2025, 10, 20), 1),
-        (date(2025, 10, 21), 1),  # 16:30 UTC = 23:30 local, still the 21st
-        (date(2025, 10, 22), 2),  # 17:30 UTC on the 21st = 00:30 local on the 22nd
-        (date(2025, 10, 23), 2),
-        (date(2025, 10, 24), 0),
-        (date(2025, 10, 25), 3),
-    ]
+    # Every day of the window (11/10–11/11/2025), not the days up to today.
+    assert [d for d, _ in days] == [date(2025, 10, 11) + timedelta(n) for n in range(32)]
+    found = {d: c.assists for d, c in days if c.assists}
+    assert found == {
+        date(2025, 10, 20): 1,
+        date(2025, 10, 21): 1,  # 16:30 UTC = 23:30 local, still the 21st
+        date(2025, 10, 22): 2,  # 17:30 UTC on the 21st = 00:30 local on the 22nd
+        date(2025, 10, 23): 2,
+        date(2025, 10, 25): 3,
+    }
+
+
+def _campaign(starts_on: date, ends_on: date) -> Campaign:
+    return Campaign(
+        name="Đợt thử",
+        starts_on=starts_on,
+        ends_on=ends_on,
+        report_due=ends_on + timedelta(1),
+        steps=[{"key": "installed", "label": "Cài đặt"}],
+    )
+
+
+def _days(*pairs: tuple[date, int]) -> dict[date, tally.Counts]:
+    return {d: tally.Counts(assists=n, residents=n, attempts=1, steps={}) for d, n in pairs}
+
+
+def test_a_running_campaign_lists_its_days_up_to_today():
+    today = local_today()
+    campaign = _campaign(today - timedelta(10), today + timedelta(10))
+    days = tally.every_day(campaign, _days((today - timedelta(3), 4)))
+    assert [d for d, _ in days] == [today - timedelta(n) for n in range(10, -1, -1)]
+    assert sum(c.assists for _, c in days) == 4
+    assert tally.every_day(campaign, {}) == []  # nothing yet: no list of zeros
+
+
+def test_days_outside_the_window_are_listed_flagged_and_never_padded():
+    today = local_today()
+    campaign = _campaign(today - timedelta(40), today - timedelta(30))
+    early, late = today - timedelta(45), today - timedelta(2)
+    days = tally.every_day(campaign, _days((early, 1), (today - timedelta(35), 2), (late, 3)))
+    assert len(days) == 1 + 11 + 1  # the window's 11 days, and only the two days with entries
+    assert days[0][0] == early and days[-1][0] == late
+    series = tally.series(campaign, days)
+    assert [p.outside for p in series.periods] == [True] + [False] * 11 + [True]
+    assert series.outside_assists == 4
+    assert not series.weekly and series.periods[1].counts.assists == 0
+
+
+def test_the_year_is_shown_when_the_window_crosses_years():
+    year = local_today().year
+    crossing = _campaign(date(year - 1, 12, 20), date(year, 1, 10))
+    found = _days((date(year - 1, 12, 31), 1), (date(year, 1, 2), 1))
+    labels = [p.label for p in tally.series(crossing, tally.every_day(crossing, found)).periods]
+    assert labels[0] == f"20/12/{year - 1}" and labels[-1] == f"10/01/{year}"
+    within = _campaign(date(year - 1, 10, 11), date(year - 1, 11, 11))
+    series = tally.series(within, tally.every_day(within, _days((date(year - 1, 10, 12), 1))))
+    assert series.periods[0].label == "11/10"
+
+
+def test_a_long_window_is_shown_by_week():
+    today = local_today()
+    campaign = _campaign(today - timedelta(100), today + timedelta(20))
+    found = _days(*[(today - timedelta(n), 1) for n in range(0, 100, 3)])
+    series = tally.series(campaign, tally.every_day(campaign, found))
+    assert series.weekly
+    weeks = series.periods
+    assert weeks[0].first == campaign.starts_on  # the first week clipped to the window
+    assert all(w.first.weekday() == 0 for w in weeks[1:])  # then Monday to Sunday
+    assert all((w.last - w.first).days <= 6 for w in weeks)
+    assert "–" in weeks[1].label and weeks[1].counts is None  # residents are not summed
+    assert sum(w.assists for w in weeks) == len(found)
+    assert len(weeks) <= 16
+
+
+def test_natural_vietnamese_order():
+    names = ["Tổ 10", "Trường THCS", "Tổ 2", "Đông Hải", "Dư Hàng", "Én", "Trạm Y tế", "Ăn", "An"]
+    assert sorted(names, key=tally.natural_key) == [
+        "An", "Ăn", "Dư Hàng", "Đông Hải", "Én", "Tổ 2", "Tổ 10", "Trạm Y tế", "Trường THCS",
+    ]  # fmt: skip
+    # ô before r (the alphabet: ... o ô ơ p q r ...); then the tones, in dictionary order.
+    tones = ["Mạ", "Má", "Mã", "Mả", "Mà", "Ma"]
+    assert sorted(tones, key=tally.natural_key) == ["Ma", "Mà", "Mả", "Mã", "Má", "Mạ"]
 
 
 def test_unit_rows_join_targets_reports_and_difficulties(ward):
