@@ -23,7 +23,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from . import audit, exports, participants, tally, tally_store
+from . import audit, exports, lifecycle, participants, tally, tally_store
 from .extensions import db
 from .models import Campaign, Difficulty, Unit, UnitReport
 from .roles import get_visible_or_404, role_required, visible
@@ -162,11 +162,6 @@ def _has_campaign() -> bool:
     return bool(ward and ward.current_campaign())
 
 
-def _countdown(campaign: Campaign) -> dict[str, Any]:
-    left = tally.days_left(campaign, local_today())
-    return {"days_left": left, "due": campaign.report_due}
-
-
 def _report_units(campaign: Campaign) -> list[Unit]:
     """The units a page or file lists: the active ones the person may see, and any inactive
     one whose logs still count (so that the rows and the totals agree)."""
@@ -230,7 +225,6 @@ def unit() -> Any:
         follow_ups=tally.follow_ups(campaign, ids),
         difficulties=tally.difficulties_by_kind(campaign, ids),
         chart=(CHART_W, CHART_H),
-        **_countdown(campaign),
     )
 
 
@@ -251,7 +245,7 @@ def unit_report() -> Any:
     own_unit = get_visible_or_404(Unit, current_user.unit_id)
     report = _own_report(campaign)
     is_school = own_unit.kind == "school"
-    editable = tally.report_open(campaign, local_today())
+    editable = lifecycle.of(campaign, local_today()).reports_open
     errors: dict[str, str] = {}
     form: dict[str, str] = {}
     if request.method == "POST":
@@ -297,7 +291,6 @@ def unit_report() -> Any:
         errors=errors,
         listed=participants.summary(report),
         upload_errors=[],
-        **_countdown(campaign),
     ), (400 if errors else 200)
 
 
@@ -309,7 +302,7 @@ def participants_upload() -> Any:
         return _no_campaign()
     campaign = _campaign()
     own_unit = get_visible_or_404(Unit, current_user.unit_id)
-    if not tally.report_open(campaign, local_today()):
+    if not lifecycle.of(campaign, local_today()).reports_open:
         flash("Đã quá hạn báo cáo nên không tải danh sách lên được.", "error")
         return redirect(url_for("reports.unit_report"))
     upload = request.files.get("file")
@@ -330,7 +323,6 @@ def participants_upload() -> Any:
             errors={},
             listed=participants.summary(report),
             upload_errors=parsed.errors or ["Tệp không có dòng nào."],
-            **_countdown(campaign),
         ), 400
     report = _own_report(campaign)
     if report is None:
@@ -404,9 +396,9 @@ def ward() -> Any:
         open_difficulties=tally.open_difficulties(campaign, ids),
         units_by_id={u.id: u for u in units},
         review=_review(campaign, current_user.ward_id),
+        outside_rule=tally.outside_rule_text(campaign, tally.outside_count(campaign, ids)),
         counted_at=figures.as_of or utcnow(),
         catching_up=figures.as_of is not None,
-        **_countdown(campaign),
     )
 
 
@@ -420,6 +412,7 @@ def print_report() -> Any:
     figures = tally_store.ward_figures(campaign, current_user.ward_id)
     units = _report_units(campaign)
     rows = tally.unit_rows(campaign, units, figures.per_unit, with_categories=False)
+    outside = tally.outside_count(campaign, [u.id for u in units])
     return render_template(
         "reports/print.html",
         campaign=campaign,
@@ -429,6 +422,7 @@ def print_report() -> Any:
         difficulty_kinds=tally.difficulties_by_kind(campaign, [u.id for u in units]),
         today=local_today(),
         place=_place(current_user.ward.name),
+        outside_rule=tally.outside_rule_text(campaign, outside),
     )
 
 

@@ -133,7 +133,8 @@ def test_dashboard_shows_the_wards_figures(ward, client, auth):
     assert "3 người · 50,0 %" in page and "1 người · 16,7 %" in page
     assert "Người cao tuổi" in page and "Hộ kinh doanh" in page
     assert "Không nhận được mã OTP" in page and "Đã xử lý" in page
-    assert "Đã quá hạn báo cáo" in page  # the test campaign's deadline is long past
+    assert "đã quá hạn báo cáo" in page  # the test campaign's deadline is long past
+    assert 'data-phase="overdue"' in page and "Cuộc thi đã kết thúc ngày 11/11/2025" in page
     assert "Có thể trùng người: 1 nhóm" in page
     assert "Giờ thiết bị không hợp lý: 2 lượt" in page
     assert "<svg" in page and "<script" not in page and 'style="' not in page
@@ -152,11 +153,32 @@ def test_dashboard_sorts_units_by_progress(ward, client, auth):
     assert order == sorted(order)
 
 
-def test_countdown_to_the_deadline(ward, client, auth):
+def test_every_dashboard_says_where_the_campaign_stands(ward, client, auth):
     _open_deadline(ward, 3)
-    assert "Còn 3 ngày đến hạn báo cáo" in _page(client, auth, "canbo", "/reports/").text
+    assert "còn 3 ngày đến hạn báo cáo" in _page(client, auth, "canbo", "/reports/").text
     _open_deadline(ward, 0)
-    assert "Hôm nay" in _page(client, auth, "canbo", "/reports/").text
+    today = local_today().strftime("%d/%m/%Y")
+    assert f"hôm nay ({today}) là hạn báo cáo" in _page(client, auth, "canbo", "/reports/").text
+    # running: the contest's days left, on the officer's, group head's and reporter's screens
+    ward.campaign.starts_on = local_today() - timedelta(days=20)
+    ward.campaign.ends_on = local_today() + timedelta(days=6)
+    ward.campaign.report_due = local_today() + timedelta(days=8)
+    db.session.commit()
+    end = ward.campaign.ends_on.strftime("%d/%m/%Y")
+    running = f"Cuộc thi đang diễn ra: còn 6 ngày (đến hết ngày {end})"
+    for username, url in (
+        ("canbo", "/reports/"),
+        ("canbo", "/admin/"),
+        ("totruong1", "/unit"),
+        ("truongthcs", "/unit-report"),
+    ):
+        page = _page(client, auth, username, url).text
+        assert running in page and 'data-phase="running"' in page, (username, url)
+    # not started yet
+    ward.campaign.starts_on = local_today() + timedelta(days=2)
+    db.session.commit()
+    page = _page(client, auth, "totruong1", "/unit").text
+    assert "Cuộc thi chưa bắt đầu: bắt đầu ngày" in page and "(còn 2 ngày)" in page
 
 
 def test_resolving_a_difficulty_is_recorded(ward, client, auth):
@@ -316,8 +338,15 @@ def test_agency_form_has_no_pupils(world, client, auth):
 def test_after_the_deadline_the_report_is_read_only(ward, client, auth):
     auth.login("truongthcs")
     page = client.get("/unit-report").text
-    assert "Đã quá hạn báo cáo" in page and "chỉ để xem" in page
-    assert "readonly" in page and "Lưu số liệu" not in page
+    assert "đã quá hạn báo cáo" in page and "chỉ để xem" in page
+    # The figures are text, not fields that look editable, and the typing hints are gone.
+    assert 'type="text"' not in page and "<textarea" not in page
+    assert "Lưu số liệu" not in page and "Để trống thì" not in page
+    facts = page.split('class="facts report-facts"')[1].split("</dl>")[0]
+    assert "Số học sinh đã hoàn thành bài thi</dt><dd>300" in facts
+    assert "Tổng số người đã hoàn thành bài thi</dt><dd>320" in facts
+    assert "Số lượt thi</dt><dd>400" in facts
+    assert "Tải danh sách lên" not in page  # no upload section either
     client.post("/unit-report", data={"pupils": "1", "teachers": "1"})
     report = db.session.query(UnitReport).filter_by(unit_id=ward.units["school"].id).one()
     assert report.completed == 320
@@ -490,3 +519,82 @@ def test_a_unit_kind_change_is_seen_by_the_printed_report(ward, client, auth):
     unit.kind = "agency"
     db.session.commit()
     assert client.get("/reports/print").text != first
+
+
+# --- entries outside the campaign's days -------------------------------------------------------
+
+
+def _campaign_form(campaign, **changes: str) -> dict[str, str]:
+    form = {
+        "name": campaign.name,
+        "starts_on": campaign.starts_on.strftime("%d/%m/%Y"),
+        "ends_on": campaign.ends_on.strftime("%d/%m/%Y"),
+        "report_due": campaign.report_due.strftime("%d/%m/%Y"),
+        "contest_url": campaign.contest_url,
+        "retention_until": campaign.retention_until.strftime("%d/%m/%Y"),
+        "unit_label": "Khu dân cư",
+        "consent_wording": campaign.consent().text,
+    }
+    return form | changes
+
+
+def test_the_officer_decides_whether_other_days_count_and_every_output_says_so(ward, client, auth):
+    _open_deadline(ward)
+    auth.login("canbo")
+    page = client.get("/reports/").text
+    assert "vẫn được tính vào số liệu" in page and "Có 1 lượt như vậy." in page
+    assert ">6<" in page.split("Người dân được Tổ CNSCĐ hỗ trợ")[0].rsplit("figure-number", 1)[1]
+    assert "Giờ thiết bị không hợp lý: 2 lượt" in page
+    form = client.get("/admin/campaign").text
+    assert (
+        '<input checked id="count_outside-0" name="count_outside" type="radio" value="True">'
+        in form
+    )
+
+    response = client.post(
+        "/admin/campaign", data=_campaign_form(ward.campaign, count_outside="False")
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert ward.campaign.count_outside is False
+    (event,) = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "campaign_updated")
+    )
+    assert event.detail["fields"] == ["count_outside"]
+
+    # The stored figures were marked for a recount, and the dashboard counts without Én.
+    page = client.get("/reports/").text
+    assert "không được tính vào số liệu. Có 1 lượt như vậy." in page
+    assert ">5<" in page.split("Người dân được Tổ CNSCĐ hỗ trợ")[0].rsplit("figure-number", 1)[1]
+    assert "Giờ thiết bị không hợp lý: 2 lượt" in page  # still shown to review
+    assert "Đặng Thị Én" in page.split('id="xem-lai"')[1]
+    units = client.get("/reports/units.csv").data.decode("utf-8-sig")
+    total = units.strip().splitlines()[-1]
+    assert "không được tính vào số liệu. Có 1 lượt như vậy." in total
+    assists = client.get("/reports/assists.csv").data.decode("utf-8-sig")
+    assert "Đặng Thị Én" not in assists and "Nguyễn Thị Hoa" in assists
+    printed = client.get("/reports/print").text
+    assert (
+        "Ghi chú: Các lượt ghi ngoài thời gian Cuộc thi (11/10/2025–11/11/2025) không được tính"
+        " vào số liệu. Có 1 lượt như vậy." in printed
+    )
+    assert "<strong>5</strong> người dân" in printed
+
+    # Back to counting them: the figures come back.
+    client.post("/admin/campaign", data=_campaign_form(ward.campaign, count_outside="True"))
+    page = client.get("/reports/").text
+    assert ">6<" in page.split("Người dân được Tổ CNSCĐ hỗ trợ")[0].rsplit("figure-number", 1)[1]
+    # A group head's file says the rule on the unit's own row.
+    auth.logout()
+    auth.login("totruong1")
+    own = client.get("/reports/units.csv").data.decode("utf-8-sig")
+    assert "vẫn được tính vào số liệu" in own.strip().splitlines()[-1]
+
+
+def test_a_bad_rule_value_is_refused_and_changes_nothing(ward, client, auth):
+    auth.login("canbo")
+    response = client.post("/admin/campaign", data=_campaign_form(ward.campaign, count_outside="x"))
+    assert response.status_code == 200
+    assert "Vui lòng chọn có tính hay không tính các lượt này." in response.text
+    db.session.expire_all()
+    assert ward.campaign.count_outside is True
