@@ -1,5 +1,6 @@
 /** "Của tôi": every entry on this phone with its state, searchable without accents. */
 import { fold } from './fold.js';
+import { loggedOutside } from './lifecycle.js';
 import { allRecords } from './store.js';
 import { $, el, formatDateTime, maskPhone, recordBadges } from './ui.js';
 
@@ -65,6 +66,9 @@ export function createList(ctx) {
             { class: classes.join(' '), href: `#/entry/${record.id}`, 'data-id': record.id },
             el('span', { class: 'fa-item-head' }, el('strong', { class: 'fa-item-name', text: title }), ...recordBadges(record)),
             ...lines.filter(Boolean).map((line) => el('span', { class: 'fa-item-line', text: line })),
+            record.type === 'assist' && loggedOutside(ctx.profile().meta.campaign, record.recorded_at)
+              ? el('span', { class: 'fa-item-line fa-outside', text: '⚠ Ghi ngoài thời gian Cuộc thi' })
+              : null,
             el('span', { class: 'fa-item-line muted', text: formatDateTime(record.recorded_at) }),
           ),
         );
