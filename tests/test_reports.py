@@ -10,11 +10,12 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from fieldapp import reports, tally, tally_store
+from fieldapp import participants, reports, tally, tally_store
 from fieldapp.extensions import db
 from fieldapp.models import Assist, AuditEvent, Difficulty, Participant, Unit, UnitReport
 from fieldapp.text import local_today, utcnow
 from tests.tally_world import add_assist, build_records
+from tests.world import add_user
 
 
 @pytest.fixture
@@ -54,6 +55,11 @@ ROUTES = [
         "POST",
         "/unit-report/participants",
         {"officer": 403, "head": 403, "member": 403, "reporter": 400},
+    ),
+    (
+        "POST",
+        "/unit-report/participants/confirm",
+        {"officer": 403, "head": 403, "member": 403, "reporter": 302},
     ),
     (
         "POST",
@@ -350,43 +356,61 @@ def test_after_the_deadline_the_report_is_read_only(ward, client, auth):
     client.post("/unit-report", data={"pupils": "1", "teachers": "1"})
     report = db.session.query(UnitReport).filter_by(unit_id=ward.units["school"].id).one()
     assert report.completed == 320
-    upload = {"file": (io.BytesIO("Họ và tên\nA B\n".encode()), "ds.csv")}
+    upload = {"file": (io.BytesIO("Họ và tên,Đối tượng\nA B,Học sinh\n".encode()), "ds.csv")}
     client.post("/unit-report/participants", data=upload, content_type="multipart/form-data")
     assert db.session.query(Participant).count() == 3
+
+
+def _upload(client, data: bytes, name: str = "ds.csv"):
+    return client.post(
+        "/unit-report/participants",
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="list" value="([^"]+)"', page).group(1)
+
+
+def _confirm(client, token: str):
+    return client.post("/unit-report/participants/confirm", data={"list": token})
 
 
 def test_uploading_counting_and_erasing_the_list(world, client, auth):
     _open_deadline(world)
     auth.login("truongthcs")
     text = "Họ và tên,Lớp,Đối tượng\nVũ Minh An,6A,Học sinh\nMai Văn Đức,Tổ Toán,Giáo viên\n"
-    upload = {"file": (io.BytesIO(text.encode("utf-8-sig")), "ds.csv")}
-    response = client.post(
-        "/unit-report/participants", data=upload, content_type="multipart/form-data"
-    )
+    preview = _upload(client, text.encode("utf-8-sig"))
+    assert preview.status_code == 200
+    assert "Tệp có <strong>2</strong> người: 1 học sinh, 1 giáo viên." in preview.text
+    assert "Đơn vị chưa có danh sách nào" in preview.text
+    assert db.session.query(Participant).count() == 0  # nothing stored before the confirmation
+    response = _confirm(client, _token(preview.text))
     assert response.status_code == 302
     assert db.session.query(Participant).count() == 2
     page = client.get("/unit-report").text
+    assert "Đã lưu danh sách 2 người." in page
     assert "Đã lưu danh sách <strong>2</strong> người: 1 học sinh, 1 giáo viên" in page
     # a bad file keeps the old list and says which lines are wrong
-    bad = {"file": (io.BytesIO("Họ và tên,Lớp\n,6A\nHà Thị Mơ,6A\n".encode()), "ds.csv")}
-    response = client.post(
-        "/unit-report/participants", data=bad, content_type="multipart/form-data"
-    )
+    bad = "Họ và tên,Lớp,Đối tượng\n,6A,Học sinh\nHà Thị Mơ,6A,Học sinh\n".encode()
+    response = _upload(client, bad)
     assert response.status_code == 400 and "Dòng 2: thiếu họ và tên." in response.text
     assert db.session.query(Participant).count() == 2
-    # an xlsx replaces it
+    # an xlsx replaces it, once confirmed
     book = Workbook()
-    book.active.append(["Họ và tên", "Lớp"])
-    book.active.append(["Hà Thị Mơ", "6A"])
+    book.active.append(["Họ và tên", "Lớp", "Đối tượng"])
+    book.active.append(["Hà Thị Mơ", "6A", "Học sinh"])
     buffer = io.BytesIO()
     book.save(buffer)
-    buffer.seek(0)
-    response = client.post(
-        "/unit-report/participants",
-        data={"file": (buffer, "ds.xlsx")},
-        content_type="multipart/form-data",
-    )
+    preview = _upload(client, buffer.getvalue(), "ds.xlsx")
+    assert "thay cho danh sách đang lưu</strong> (2 người: 1 học sinh, 1 giáo viên)" in preview.text
+    _confirm(client, _token(preview.text))
     assert [p.full_name for p in db.session.query(Participant)] == ["Hà Thị Mơ"]
+    assert (
+        "Đã lưu danh sách 1 người (thay cho danh sách cũ 2 người)."
+        in client.get("/unit-report").text
+    )
     # erase
     assert client.post("/unit-report/participants/delete").status_code == 302
     assert db.session.query(Participant).count() == 0
@@ -396,9 +420,96 @@ def test_uploading_counting_and_erasing_the_list(world, client, auth):
         "participants.upload",
         "participants.erase",
     ]
+    assert [e.detail.get("replaced") for e in events[:2]] == [0, 2]
     assert all(
         "Hà Thị Mơ" not in str(e.detail) and "Vũ Minh An" not in str(e.detail) for e in events
     )
+
+
+def test_a_preview_shows_counts_the_first_rows_and_what_it_replaces(ward, client, auth):
+    _open_deadline(ward)
+    auth.login("truongthcs")
+    lines = ["STT;Họ và tên;Lớp;Đối tượng"]
+    lines += [f"{n};Học Sinh Thứ {n};6A;Học sinh" for n in range(1, 41)]
+    lines += ["41;Cô Giáo Một;Tổ Văn;Giáo viên", "42;Bác Bảo Vệ;;Khác"]
+    preview = _upload(client, "\n".join(lines).encode())
+    page = preview.text
+    assert "Tệp có <strong>42</strong> người: 40 học sinh, 1 giáo viên, 1 người khác." in page
+    # the list it replaces is the one stored (3 people), and it is still there
+    assert "thay cho danh sách đang lưu</strong> (3 người: 2 học sinh, 1 giáo viên)" in page
+    shown = re.findall(r"<li><strong>([^<]+)</strong>", page.split('class="preview-list"')[1])
+    assert shown == [f"Học Sinh Thứ {n}" for n in range(1, 11)]
+    assert "… và 32 người nữa." in page
+    assert "Lưu danh sách mới, thay danh sách cũ" in page and "Hủy, không lưu" in page
+    assert db.session.query(Participant).count() == 3
+    assert 'style="' not in page and "<script" not in page
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Tên học sinh,Lớp,Đối tượng\nVũ An,6A,Học sinh\n", "Tệp thiếu cột “Họ và tên”."),
+        ("Họ và tên,Lớp\nVũ An,6A\n", "Tệp thiếu cột “Đối tượng”: trường học cần cột này"),
+        ("Vũ An,6A,Học sinh\n", "Dòng đầu của tệp phải là tiêu đề các cột"),
+    ],
+)
+def test_a_school_list_missing_a_column_is_refused_naming_it(ward, client, auth, text, message):
+    _open_deadline(ward)
+    auth.login("truongthcs")
+    response = _upload(client, text.encode())
+    assert response.status_code == 400 and message in response.text
+    assert "Chưa lưu danh sách vì tệp có lỗi." in response.text
+    assert db.session.query(Participant).count() == 3  # the old list stays
+
+
+def test_a_confirmation_stores_only_what_was_previewed_for_this_unit(ward, client, auth):
+    _open_deadline(ward)
+    auth.login("truongthcs")
+    text = "Họ và tên,Lớp,Đối tượng\nVũ Minh An,6A,Học sinh\n".encode()
+    token = _token(_upload(client, text).text)
+    # forged or altered: refused, nothing changes
+    for bad in ("", "abc", token[:-2] + ("AA" if not token.endswith("AA") else "BB")):
+        response = _confirm(client, bad)
+        assert response.status_code == 302
+        assert "hết hạn hoặc không hợp lệ" in client.get("/unit-report").text
+    assert db.session.query(Participant).count() == 3
+    # another reporter cannot use it for their own unit
+    agency_reporter = add_user("tramyte", "reporter", ward.ward, ward.units["agency"], "Y Tá")
+    db.session.commit()
+    auth.logout()
+    auth.login("tramyte")
+    _confirm(client, token)
+    assert "hết hạn hoặc không hợp lệ" in client.get("/unit-report").text
+    assert db.session.query(Participant).count() == 3
+    assert agency_reporter.id
+    # the stored list changed since the preview: refused, upload again
+    auth.logout()
+    auth.login("truongthcs")
+    newer = _token(_upload(client, text).text)
+    _confirm(client, newer)
+    assert db.session.query(Participant).count() == 1
+    _confirm(client, token)  # made before that change
+    assert "đã thay đổi trong lúc bạn xem trước" in client.get("/unit-report").text
+    # an hour later the preview has expired
+    assert participants.unseal("k" * 32, participants.seal("k" * 32, _pending()), -1) is None
+    assert participants.unseal("k" * 32, participants.seal("k" * 32, _pending())) == _pending()
+    assert participants.unseal("other" * 8, participants.seal("k" * 32, _pending())) is None
+
+
+def _pending() -> participants.Pending:
+    return participants.Pending(1, 2, "0:0", [("Vũ Minh An", "6A", "pupil")])
+
+
+def test_after_the_deadline_a_previewed_list_is_not_stored(ward, client, auth):
+    _open_deadline(ward)
+    auth.login("truongthcs")
+    text = "Họ và tên,Lớp,Đối tượng\nVũ Minh An,6A,Học sinh\n".encode()
+    token = _token(_upload(client, text).text)
+    ward.campaign.report_due = local_today() - timedelta(days=1)
+    db.session.commit()
+    _confirm(client, token)
+    assert "Đã quá hạn báo cáo nên không lưu danh sách được." in client.get("/unit-report").text
+    assert db.session.query(Participant).count() == 3
 
 
 def test_reporter_sees_only_their_own_unit(ward, client, auth):
