@@ -203,9 +203,11 @@ export function createLogForm(ctx) {
       ctx.go('#/mine');
       return;
     }
-    // A new entry on a day outside the campaign: the member confirms first (edits keep their day).
-    if (!(await confirmOutside(meta.campaign, confirmDialog))) return;
-    await createRecord('assist', data);
+    // A new entry on a day outside the campaign: the member confirms first, and the entry keeps
+    // a mark on this phone (edits keep their day; the server flags it from recorded_at).
+    const outside = await confirmOutside(meta.campaign, confirmDialog);
+    if (outside === false) return;
+    await createRecord('assist', data, outside ? { outside: true } : {});
     clear();
     ctx.afterSave();
     notice(SAVED);

@@ -62,15 +62,6 @@ export function outsideQuestion(campaign, today) {
   return `Cuộc thi đã kết thúc ngày ${showDate(campaign.ends_on)} — vẫn ghi?`;
 }
 
-/** Was an entry (its device time, ISO 8601) logged outside the campaign's days? */
-export function loggedOutside(campaign, recordedAt) {
-  if (!campaign || !recordedAt) return false;
-  const date = new Date(recordedAt);
-  if (Number.isNaN(date.getTime())) return false;
-  const day = vnDay(date);
-  return day < campaign.starts_on || day > campaign.ends_on;
-}
-
 /** Fill the line above the form (hidden without a campaign). */
 export function showLife(node, campaign, today = vnDay()) {
   node.hidden = !campaign;
@@ -82,8 +73,9 @@ export function showLife(node, campaign, today = vnDay()) {
   node.classList.toggle('closed', phase !== 'running');
 }
 
-/** Before a new entry on a day outside the campaign: ask the member; true to go on. */
+/** Before a new entry: null on a day of the campaign; outside it, the member's answer to
+ * `ask` (true: log it anyway, and the entry is marked). */
 export async function confirmOutside(campaign, ask, today = vnDay()) {
   const question = outsideQuestion(campaign, today);
-  return question === null || ask(question, 'Vẫn ghi', 'Không ghi');
+  return question === null ? null : ask(question, 'Vẫn ghi', 'Không ghi');
 }

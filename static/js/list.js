@@ -1,6 +1,5 @@
 /** "Của tôi": every entry on this phone with its state, searchable without accents. */
 import { fold } from './fold.js';
-import { loggedOutside } from './lifecycle.js';
 import { allRecords } from './store.js';
 import { $, el, formatDateTime, maskPhone, recordBadges } from './ui.js';
 
@@ -66,7 +65,7 @@ export function createList(ctx) {
             { class: classes.join(' '), href: `#/entry/${record.id}`, 'data-id': record.id },
             el('span', { class: 'fa-item-head' }, el('strong', { class: 'fa-item-name', text: title }), ...recordBadges(record)),
             ...lines.filter(Boolean).map((line) => el('span', { class: 'fa-item-line', text: line })),
-            record.type === 'assist' && loggedOutside(ctx.profile().meta.campaign, record.recorded_at)
+            record.outside // logged on a day outside the campaign, after the member said so
               ? el('span', { class: 'fa-item-line fa-outside', text: '⚠ Ghi ngoài thời gian Cuộc thi' })
               : null,
             el('span', { class: 'fa-item-line muted', text: formatDateTime(record.recorded_at) }),
