@@ -20,7 +20,7 @@ from fieldapp.models import (
     Device,
     Difficulty,
     EnrolmentCode,
-    TallyState,
+    TallyPending,
     Target,
     Unit,
     UnitReport,
@@ -563,8 +563,12 @@ def test_the_city_decides_whether_other_days_count_in_every_ward(client, city):
     assert client.post(f"/city/campaigns/{c.id}", data=form).status_code == 302
     db.session.expire_all()
     # Every ward's stored figures were marked for a recount, and count without it.
-    stamps = db.session.scalars(sa.select(TallyState.stamp).where(TallyState.campaign_id == c.id))
-    assert list(stamps) == [None, None]
+    asked = db.session.scalars(
+        sa.select(TallyPending.ward_id).where(
+            TallyPending.campaign_id == c.id, TallyPending.resident_key.is_(None)
+        )
+    )
+    assert sorted(asked) == sorted(w.id for w in wards)
     figures = rollup.city_figures(c, wards)
     assert figures.totals.assists == 2
     assert tally_store.ward_figures(c, city.wards["A"].id).totals.assists == 1
