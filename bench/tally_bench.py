@@ -199,6 +199,11 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=60)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--keep", help="SQLite file to keep the data in (for demos)")
+    parser.add_argument(
+        "--leave-out-other-days",
+        action="store_true",
+        help="the campaign counts only entries logged on its own days (count_outside off)",
+    )
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
     url = args.database or f"sqlite:///{args.keep or Path(tmp.name) / 'bench.sqlite'}"
@@ -206,8 +211,12 @@ def main() -> None:
     with app.app_context():
         t0 = time.perf_counter()
         people = populate(args.assists, args.units)
+        if args.leave_out_other_days:
+            db.session.scalar(sa.select(Campaign)).count_outside = False
+            db.session.commit()
         rows = db.session.scalar(sa.select(sa.func.count()).select_from(Assist))
         print(f"backend: {db.engine.dialect.name}")
+        print(f"entries outside the campaign's days counted: {not args.leave_out_other_days}")
         print(
             f"data: {args.assists:,} assists ({rows:,} revision rows), {args.units} units, "
             f"built in {time.perf_counter() - t0:.1f} s"

@@ -113,7 +113,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from . import vocab
+    from . import lifecycle, vocab
 
     app.jinja_env.filters.update(
         date=text.fmt_date,
@@ -121,7 +121,11 @@ def register_template_helpers(app: Flask) -> None:
         number=text.fmt_number,
         mask_phone=text.mask_phone,
     )
-    app.jinja_env.globals.update(vocab=vocab)
+    app.jinja_env.globals.update(
+        vocab=vocab,
+        # Where a campaign stands today: the one rule for every dashboard.
+        campaign_life=lambda campaign: lifecycle.of(campaign, text.local_today()),
+    )
 
 
 def register_commands(app: Flask) -> None:

@@ -22,7 +22,7 @@ from flask import (
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from . import audit, enrol, tally, unit_import
+from . import audit, enrol, tally, tally_store, unit_import
 from .extensions import db
 from .forms import (
     CampaignForm,
@@ -35,9 +35,9 @@ from .forms import (
     choices,
     kind_choices,
 )
-from .models import Campaign, ConsentText, Device, Target, Unit, User, Ward
+from .models import Campaign, ConsentText, Device, TallyState, Target, Unit, User, Ward
 from .roles import get_visible_or_404, role_required, visible
-from .text import fold, local_today, normalise_phone
+from .text import fold, normalise_phone
 from .vocab import DEFAULT_CATEGORIES, DEFAULT_CONSENT, DEFAULT_STEPS, UNIT_KINDS, WARD_ROLES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -63,6 +63,7 @@ class CampaignValues:
     contest_url: str
     retention_until: date | None
     consent: str
+    count_outside: bool = True
     steps: list[dict[str, str]] | None = None  # None: the defaults (new) or unchanged
     categories: list[dict[str, str]] | None = None
     changes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
@@ -78,6 +79,7 @@ def campaign_values(form: CampaignForm) -> CampaignValues:
         contest_url=form.contest_url.data or "",
         retention_until=form.retention_until.data,
         consent=form.consent_wording.data,
+        count_outside=bool(form.count_outside.data),
         steps=form.steps.outcome.items,
         categories=form.categories.outcome.items,
         changes={
@@ -100,8 +102,18 @@ def save_campaign(ward: Ward | None, campaign: Campaign | None, values: Campaign
 
     A changed consent wording becomes a new version. Steps and categories are saved as given
     (campaign_items.apply_rows made them); their audit names the keys added, removed, renamed.
+    A change of what counts (the rule for other days, or the days themselves while the rule
+    leaves other days out) has every ward's stored figures counted afresh.
     """
-    fields = ("name", "starts_on", "ends_on", "report_due", "contest_url", "retention_until")
+    fields = (
+        "name",
+        "starts_on",
+        "ends_on",
+        "report_due",
+        "contest_url",
+        "retention_until",
+        "count_outside",
+    )
     wording = consent_text(values.consent)
     ward_id = ward.id if ward else None
     if campaign is None:
@@ -121,6 +133,9 @@ def save_campaign(ward: Ward | None, campaign: Campaign | None, values: Campaign
     changed = [name for name in fields if getattr(campaign, name) != getattr(values, name)]
     for name in changed:
         setattr(campaign, name, getattr(values, name))
+    days_matter = not campaign.count_outside and {"starts_on", "ends_on"} & set(changed)
+    if "count_outside" in changed or days_matter:
+        forget_figures(campaign)
     for name in ("steps", "categories"):
         items = getattr(values, name)
         if items is not None and items != getattr(campaign, name):
@@ -143,6 +158,16 @@ def save_campaign(ward: Ward | None, campaign: Campaign | None, values: Campaign
         campaign.consent_version = version
         audit.record("consent_changed", campaign, ward_id=ward_id, version=version)
     return campaign
+
+
+def forget_figures(campaign: Campaign) -> None:
+    """Every ward's stored figures of the campaign are counted afresh at their next read."""
+    pairs = db.session.execute(
+        sa.select(TallyState.campaign_id, TallyState.ward_id).where(
+            TallyState.campaign_id == campaign.id
+        )
+    ).all()
+    tally_store.forget(pairs)
 
 
 def set_unit_label(ward: Ward, label: str) -> None:
@@ -402,7 +427,6 @@ def index() -> Any:
     """The officer's landing page: the campaign, a few counts, links to each setup screen."""
     ward = _ward()
     campaign = ward.current_campaign()
-    days_left = (campaign.report_due - local_today()).days if campaign else None
 
     def count(model: type) -> int:
         query = visible(model).with_only_columns(sa.func.count()).order_by(None)
@@ -416,9 +440,7 @@ def index() -> Any:
         )
         or 0,
     }
-    return render_template(
-        "admin/index.html", ward=ward, campaign=campaign, days_left=days_left, counts=counts
-    )
+    return render_template("admin/index.html", ward=ward, campaign=campaign, counts=counts)
 
 
 @bp.route("/campaign", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ from .extensions import db
 from .models import Campaign, Ward
 from .reports import CHART_H, CHART_W, chart_bars, csv_response, download_name, xlsx_response
 from .roles import role_required
-from .text import local_today, utcnow
+from .text import utcnow
 
 bp = Blueprint("city_reports", __name__, url_prefix="/city/reports")
 CITY_PLACE = "Toàn thành phố"  # the city workbook's page header, where a ward's has its name
@@ -85,8 +85,7 @@ def index() -> Any:
         series=series,
         bars=chart_bars(series.periods),
         chart=(CHART_W, CHART_H),
-        days_left=tally.days_left(campaign, local_today()),
-        due=campaign.report_due,
+        outside_rule=tally.outside_rule_text(campaign),
         counted_at=city.as_of or utcnow(),
         catching_up=city.as_of is not None,
     )

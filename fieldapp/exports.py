@@ -148,11 +148,16 @@ def units_sheet(
         Column("Khó khăn đã xử lý", COUNT),
         Column("Ghi chú", WRAP, 40),
     ]
+    ids = [r.unit.id for r in rows]
+    rule = tally.outside_rule_text(campaign, tally.outside_count(campaign, ids))
     # Built now, not streamed: a few hundred rows read from ORM objects, which a streamed
     # response could no longer load once the view's database session has ended.
     lines = []
     for r in rows:
         rep = r.report
+        note = "" if r.has_data else "Chưa có số liệu"
+        if not total:  # no total row to carry the rule: the unit's own row says it
+            note = " ".join(part for part in (note, rule) if part)
         lines.append(
             [
                 r.unit.name,
@@ -173,12 +178,11 @@ def units_sheet(
                 *[r.categories.get(c["key"], 0) for c in cats],
                 r.difficulties_open,
                 r.difficulties_resolved,
-                "" if r.has_data else "Chưa có số liệu",
+                note,
             ]
         )
     total_line = None
     if total:
-        ids = [r.unit.id for r in rows]
         summary = tally.ward_summary(campaign, rows, totals)
         by_cat = categories if categories is not None else tally.by_category(campaign, ids)
         reports = [r.report for r in rows if r.report]
@@ -201,7 +205,7 @@ def units_sheet(
             *[by_cat[c["key"]].residents if c["key"] in by_cat else 0 for c in cats],
             sum(r.difficulties_open for r in rows),
             sum(r.difficulties_resolved for r in rows),
-            TOTAL_NOTE,
+            f"{TOTAL_NOTE} {rule}",
         ]
     return Sheet(
         "Đơn vị",
@@ -279,7 +283,7 @@ def assists_sheet(
                 Assist.record_id,
                 Assist.rev,
             )
-            .where(*tally.current_assists(campaign.id, list(unit_ids)))
+            .where(*tally.current_assists(campaign, list(unit_ids)))
             .order_by(Assist.received_at, Assist.id)
         )
         # Core rows straight from the connection, fetched in batches: the ORM's own row
@@ -530,7 +534,8 @@ def wards_sheet(campaign: Campaign, city: rollup.CityFigures) -> Sheet:
         )
         for w in sorted(city.wards, key=lambda w: tally.natural_key(w.ward.name))
     ]
-    total = line(["", CITY_TOTAL_LABEL, ""], city.total_line(), CITY_TOTAL_NOTE)
+    rule = tally.outside_rule_text(campaign, tally.outside_count(campaign))
+    total = line(["", CITY_TOTAL_LABEL, ""], city.total_line(), f"{CITY_TOTAL_NOTE} {rule}")
     return Sheet(
         "Phường, xã", "phuong-xa.csv", columns, rows, total=lambda: total, freeze_columns=2
     )

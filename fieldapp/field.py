@@ -40,7 +40,7 @@ bp = Blueprint("field", __name__)
 # The shell's ES modules (static/js/<name>.js); app.js is the entry, the rest are preloaded.
 SHELL_MODULES = (
     "app", "store", "outbox", "connection", "backoff", "records", "validate", "fold", "ui",
-    "form", "difficulty", "list", "autosend", "pwa", "enrol",
+    "form", "difficulty", "list", "autosend", "pwa", "enrol", "lifecycle",
 )  # fmt: skip
 # Static folders and files that make up the shell (relative to static/).
 SHELL_DIRS = ("vendor", "icons")

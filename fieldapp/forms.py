@@ -13,6 +13,7 @@ from wtforms import (
     BooleanField,
     Field,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
@@ -178,6 +179,17 @@ class CampaignForm(FlaskForm):
         ],
     )
 
+    count_outside = RadioField(
+        "Lượt ghi ngoài thời gian Cuộc thi",
+        choices=[
+            SelectChoice(True, "Vẫn tính vào số liệu (có đánh dấu để xem lại)"),
+            SelectChoice(False, "Không tính vào số liệu"),
+        ],
+        coerce=lambda value: {True: True, "True": True, False: False, "False": False}.get(value),
+        validate_choice=False,  # checked below, with a Vietnamese message
+        default=True,
+    )
+
     steps = ItemListField("Các bước được tính", campaign_items.STEPS, DEFAULT_STEPS)
     categories = ItemListField("Đối tượng người dân", campaign_items.CATEGORIES, DEFAULT_CATEGORIES)
 
@@ -189,6 +201,10 @@ class CampaignForm(FlaskForm):
     def items_in_use(self, kind: ItemKind, keys: set[str]) -> dict[str, int]:
         """How many assists of the campaign use each of these keys."""
         return campaign_items.keys_in_use(self.campaign, kind, keys)
+
+    def validate_count_outside(self, field: RadioField) -> None:
+        if field.data is None:
+            raise ValidationError("Vui lòng chọn có tính hay không tính các lượt này.")
 
     def validate_ends_on(self, field: DateText) -> None:
         if field.data and self.starts_on.data and field.data < self.starts_on.data:

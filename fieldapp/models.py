@@ -68,6 +68,9 @@ class Campaign(db.Model):
     )
     consent_version: Mapped[int] = mapped_column(default=1)
     retention_until: Mapped[date | None]
+    # Whether assists whose device time falls outside starts_on..ends_on count in the figures
+    # (tally.current_assists); the campaign's owner decides, the files and the report say it.
+    count_outside: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,4 +1,11 @@
-"""A unit's participant list: read a CSV or XLSX upload, line by line, all or nothing."""
+"""A unit's participant list: read a CSV or XLSX upload, line by line, all or nothing; then a
+preview (counts by kind, the first lines, what it replaces) that the reporter confirms.
+
+Between the preview and the confirmation the list travels in the page, sealed with the app's
+secret key (itsdangerous, compressed, valid one hour): no half-uploaded list is kept on the
+server, and the confirmation stores exactly what was previewed, for that unit and account, as
+long as the stored list has not changed meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .extensions import db
 from .models import Participant, UnitReport
@@ -17,6 +25,22 @@ from .text import fold, nfc
 MAX_LINES = 20_000
 MAX_NAME = 120
 MAX_GROUP = 120
+PREVIEW_LINES = 10
+PENDING_SALT = "participants-upload"
+PENDING_SECONDS = 3600  # a preview left open longer is uploaded again
+
+MSG_NO_NAME = (
+    "Tệp thiếu cột “Họ và tên”. Dòng đầu của tệp cần là tiêu đề các cột: Họ và tên, "
+    "Lớp (hoặc Phòng ban), Đối tượng."
+)
+MSG_NO_KIND = (
+    "Tệp thiếu cột “Đối tượng”: trường học cần cột này, ghi “Học sinh” hoặc “Giáo viên” "
+    "cho từng người."
+)
+MSG_NO_HEADER = (
+    "Dòng đầu của tệp phải là tiêu đề các cột, trong đó có “Họ và tên” và “Đối tượng” "
+    "(ghi “Học sinh” hoặc “Giáo viên”)."
+)
 
 # Header words, accent-folded, for each column we read; other columns (STT, ghi chú) are ignored.
 NAME_HEADERS = {"ho va ten", "ho ten", "ten", "name", "full name", "ho va ten hoc sinh"}
@@ -62,8 +86,11 @@ class ParsedList:
         return not self.errors and bool(self.people)
 
 
-def parse(filename: str, data: bytes) -> ParsedList:
-    """Read a participant list (name, class or department, optional kind) from CSV or XLSX."""
+def parse(filename: str, data: bytes, kind_required: bool = False) -> ParsedList:
+    """Read a participant list (name, class or department, kind) from CSV or XLSX.
+
+    `kind_required` (a school's list): the file must have a header with the kind column.
+    """
     name = filename.lower()
     if name.endswith(".xlsx"):
         lines = _xlsx_lines(data)
@@ -75,11 +102,14 @@ def parse(filename: str, data: bytes) -> ParsedList:
         return ParsedList(
             errors=["Không đọc được tệp. Hãy lưu lại dạng CSV (UTF-8) hoặc Excel .xlsx."]
         )
-    return parse_lines(lines)
+    return parse_lines(lines, kind_required)
 
 
-def parse_lines(lines: list[tuple[int, list[str]]]) -> ParsedList:
-    """Turn numbered rows of cells into people, with an error per bad line."""
+def parse_lines(lines: list[tuple[int, list[str]]], kind_required: bool = False) -> ParsedList:
+    """Turn numbered rows of cells into people, with an error per bad line.
+
+    A file missing a column it needs is refused at once, with the column named.
+    """
     result = ParsedList()
     rows = [(n, [c.strip() for c in cells]) for n, cells in lines if any(c.strip() for c in cells)]
     if not rows:
@@ -87,9 +117,18 @@ def parse_lines(lines: list[tuple[int, list[str]]]) -> ParsedList:
         return result
     columns = _columns(rows[0][1])
     if columns is None:
+        if kind_required:
+            result.errors.append(MSG_NO_HEADER)
+            return result
         columns = (0, 1, 2)  # no header: name, class/department, kind in that order
     else:
         rows = rows[1:]
+        missing = [MSG_NO_NAME] if columns[0] is None else []
+        if kind_required and columns[2] is None:
+            missing.append(MSG_NO_KIND)
+        if missing:
+            result.errors.extend(missing)
+            return result
     if len(rows) > MAX_LINES:
         result.errors.append(
             f"Tệp có quá nhiều dòng (tối đa {MAX_LINES:,} dòng).".replace(",", ".")
@@ -139,14 +178,15 @@ def _cell(cells: list[str], index: int | None) -> str:
     return cells[index]
 
 
-def _columns(header: list[str]) -> tuple[int, int | None, int | None] | None:
-    """(name, group, kind) column indexes from a header row, or None if it is not a header."""
+def _columns(header: list[str]) -> tuple[int | None, int | None, int | None] | None:
+    """(name, group, kind) column indexes from a header row (None for a column it lacks), or
+    None if the row names no column we know (then it is a first person, not a header)."""
     keys = [fold(c).strip(" :*") for c in header]
     name = next((i for i, k in enumerate(keys) if k in NAME_HEADERS), None)
-    if name is None:
-        return None
     group = next((i for i, k in enumerate(keys) if k in GROUP_HEADERS), None)
     kind = next((i for i, k in enumerate(keys) if k in KIND_HEADERS), None)
+    if name is None and group is None and kind is None:
+        return None
     return name, group, kind
 
 
@@ -193,6 +233,53 @@ def _text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def counts(people: list[tuple[str, str, str]]) -> dict[str, int]:
+    """How many people of each kind (pupil, teacher, other), kinds with none left out."""
+    found = {kind: 0 for kind in KIND_LABELS}
+    for _, _, kind in people:
+        found[kind] = found.get(kind, 0) + 1
+    return {kind: n for kind, n in found.items() if n}
+
+
+@dataclass
+class Pending:
+    """An uploaded list waiting for the reporter's confirmation (what the preview showed)."""
+
+    unit_id: int
+    user_id: int
+    replaces: str  # fingerprint() of the stored list when the preview was made
+    people: list[tuple[str, str, str]]
+
+
+def seal(secret: str, pending: Pending) -> str:
+    """The pending list as a signed, compressed token to carry in the preview page."""
+    payload = [pending.unit_id, pending.user_id, pending.replaces, pending.people]
+    return URLSafeTimedSerializer(secret, salt=PENDING_SALT).dumps(payload)
+
+
+def unseal(secret: str, token: str, max_age: int = PENDING_SECONDS) -> Pending | None:
+    """The pending list of a token this app sealed within `max_age` seconds, else None."""
+    try:
+        unit_id, user_id, replaces, people = URLSafeTimedSerializer(
+            secret, salt=PENDING_SALT
+        ).loads(token or "", max_age=max_age)
+    except (BadSignature, ValueError, TypeError):  # expired, forged, or not ours
+        return None
+    return Pending(unit_id, user_id, replaces, [tuple(p) for p in people])
+
+
+def fingerprint(report: UnitReport | None) -> str:
+    """Which stored list a preview replaces: its size and newest line (changes on any upload)."""
+    if report is None:
+        return "0:0"
+    size, newest = db.session.execute(
+        sa.select(sa.func.count(), sa.func.max(Participant.id)).where(
+            Participant.report_id == report.id
+        )
+    ).one()
+    return f"{size}:{newest or 0}"
 
 
 def replace(report: UnitReport, people: list[tuple[str, str, str]]) -> int:

@@ -13,6 +13,12 @@ from .models import User
 from .text import fmt_datetime
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+GUESS_WARNING = (
+    "Lưu ý: chưa đặt FIELDAPP_PUBLIC_URL nên địa chỉ trên chỉ là đoán ({base}, địa chỉ của "
+    "`flask run` trên chính máy này); điện thoại của thành viên có thể không mở được. "
+    "Hãy đặt địa chỉ thật của sổ, ví dụ FIELDAPP_PUBLIC_URL=https://cds.example.vn "
+    "(biến môi trường, hoặc trong instance/config.py), hoặc ghi --base-url https://…"
+)
 
 
 def enrol_link(username: str, base_url: str | None = None, hours: int | None = None) -> qr.Issued:
@@ -51,3 +57,5 @@ def enrol_link_command(username: str, base_url: str | None, hours: int | None) -
     click.echo(issued.url)
     # On stderr, so that `$(flask enrol-link tv.lan)` captures the URL alone.
     click.echo(f"Dùng được một lần, hết hạn lúc {fmt_datetime(issued.expires_at)}.", err=True)
+    if not (current_app.config.get("FIELDAPP_PUBLIC_URL") or base_url):
+        click.echo(GUESS_WARNING.format(base=DEFAULT_BASE_URL), err=True)

@@ -14,6 +14,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -23,11 +24,11 @@ from flask import (
 )
 from flask_login import current_user
 
-from . import audit, exports, participants, tally, tally_store
+from . import audit, exports, lifecycle, participants, tally, tally_store
 from .extensions import db
 from .models import Campaign, Difficulty, Unit, UnitReport
 from .roles import get_visible_or_404, role_required, visible
-from .text import local_today, utcnow
+from .text import fmt_number, local_today, utcnow
 
 bp = Blueprint("reports", __name__)
 
@@ -162,11 +163,6 @@ def _has_campaign() -> bool:
     return bool(ward and ward.current_campaign())
 
 
-def _countdown(campaign: Campaign) -> dict[str, Any]:
-    left = tally.days_left(campaign, local_today())
-    return {"days_left": left, "due": campaign.report_due}
-
-
 def _report_units(campaign: Campaign) -> list[Unit]:
     """The units a page or file lists: the active ones the person may see, and any inactive
     one whose logs still count (so that the rows and the totals agree)."""
@@ -230,7 +226,6 @@ def unit() -> Any:
         follow_ups=tally.follow_ups(campaign, ids),
         difficulties=tally.difficulties_by_kind(campaign, ids),
         chart=(CHART_W, CHART_H),
-        **_countdown(campaign),
     )
 
 
@@ -251,7 +246,7 @@ def unit_report() -> Any:
     own_unit = get_visible_or_404(Unit, current_user.unit_id)
     report = _own_report(campaign)
     is_school = own_unit.kind == "school"
-    editable = tally.report_open(campaign, local_today())
+    editable = lifecycle.of(campaign, local_today()).reports_open
     errors: dict[str, str] = {}
     form: dict[str, str] = {}
     if request.method == "POST":
@@ -297,51 +292,95 @@ def unit_report() -> Any:
         errors=errors,
         listed=participants.summary(report),
         upload_errors=[],
-        **_countdown(campaign),
     ), (400 if errors else 200)
 
 
 @bp.post("/unit-report/participants")
 @role_required("reporter")
 def participants_upload() -> Any:
-    """Replace the unit's participant list with an uploaded CSV or XLSX, all or nothing."""
+    """Read an uploaded CSV or XLSX list and show what it holds and what it replaces; nothing
+    is stored until the reporter confirms (participants_confirm)."""
     if not _has_campaign() or current_user.unit_id is None:
         return _no_campaign()
     campaign = _campaign()
     own_unit = get_visible_or_404(Unit, current_user.unit_id)
-    if not tally.report_open(campaign, local_today()):
+    if not lifecycle.of(campaign, local_today()).reports_open:
         flash("Đã quá hạn báo cáo nên không tải danh sách lên được.", "error")
         return redirect(url_for("reports.unit_report"))
     upload = request.files.get("file")
+    is_school = own_unit.kind == "school"
     if upload is None or not upload.filename:
         parsed = participants.ParsedList(errors=["Vui lòng chọn tệp danh sách (.csv hoặc .xlsx)."])
     else:
-        parsed = participants.parse(upload.filename, upload.read())
+        parsed = participants.parse(upload.filename, upload.read(), kind_required=is_school)
+    report = _own_report(campaign)
     if not parsed.ok:
-        report = _own_report(campaign)
         return render_template(
             "reports/unit_report.html",
             campaign=campaign,
             unit=own_unit,
             report=report,
-            is_school=own_unit.kind == "school",
+            is_school=is_school,
             editable=True,
             form=_report_form(report),
             errors={},
             listed=participants.summary(report),
             upload_errors=parsed.errors or ["Tệp không có dòng nào."],
-            **_countdown(campaign),
         ), 400
+    pending = participants.Pending(
+        own_unit.id, current_user.id, participants.fingerprint(report), parsed.people
+    )
+    return render_template(
+        "reports/participants_preview.html",
+        unit=own_unit,
+        campaign=campaign,
+        filename=upload.filename,
+        people=parsed.people,
+        first=parsed.people[: participants.PREVIEW_LINES],
+        kinds=participants.counts(parsed.people),
+        listed=participants.summary(report),
+        token=participants.seal(current_app.secret_key, pending),
+    )
+
+
+@bp.post("/unit-report/participants/confirm")
+@role_required("reporter")
+def participants_confirm() -> Any:
+    """Store the previewed list in place of the unit's old one (all of it, or nothing)."""
+    if not _has_campaign() or current_user.unit_id is None:
+        return _no_campaign()
+    campaign = _campaign()
+    own_unit = get_visible_or_404(Unit, current_user.unit_id)
+    if not lifecycle.of(campaign, local_today()).reports_open:
+        flash("Đã quá hạn báo cáo nên không lưu danh sách được.", "error")
+        return redirect(url_for("reports.unit_report"))
+    pending = participants.unseal(current_app.secret_key, request.form.get("list", ""))
+    if pending is None or (pending.unit_id, pending.user_id) != (own_unit.id, current_user.id):
+        flash(
+            "Bản xem trước đã hết hạn hoặc không hợp lệ nên chưa lưu gì. "
+            "Vui lòng tải tệp danh sách lên lại.",
+            "error",
+        )
+        return redirect(url_for("reports.unit_report") + "#danh-sach")
     report = _own_report(campaign)
+    if participants.fingerprint(report) != pending.replaces:
+        flash(
+            "Danh sách của đơn vị đã thay đổi trong lúc bạn xem trước nên chưa lưu gì. "
+            "Vui lòng tải tệp lên lại để xem danh sách sẽ thay thế.",
+            "error",
+        )
+        return redirect(url_for("reports.unit_report") + "#danh-sach")
+    before = sum(participants.summary(report).values())
     if report is None:
         report = UnitReport(unit_id=own_unit.id, campaign_id=campaign.id)
         db.session.add(report)
         db.session.flush()
-    count = participants.replace(report, parsed.people)
-    audit.record("participants.upload", report, unit_id=own_unit.id, count=count)
+    count = participants.replace(report, pending.people)
+    audit.record("participants.upload", report, unit_id=own_unit.id, count=count, replaced=before)
     db.session.commit()
-    flash(f"Đã lưu danh sách {count} người.", "success")
-    return redirect(url_for("reports.unit_report"))
+    replaced = f" (thay cho danh sách cũ {fmt_number(before)} người)" if before else ""
+    flash(f"Đã lưu danh sách {fmt_number(count)} người{replaced}.", "success")
+    return redirect(url_for("reports.unit_report") + "#danh-sach")
 
 
 def _report_form(report: UnitReport | None) -> dict[str, str]:
@@ -404,9 +443,9 @@ def ward() -> Any:
         open_difficulties=tally.open_difficulties(campaign, ids),
         units_by_id={u.id: u for u in units},
         review=_review(campaign, current_user.ward_id),
+        outside_rule=tally.outside_rule_text(campaign, tally.outside_count(campaign, ids)),
         counted_at=figures.as_of or utcnow(),
         catching_up=figures.as_of is not None,
-        **_countdown(campaign),
     )
 
 
@@ -420,6 +459,7 @@ def print_report() -> Any:
     figures = tally_store.ward_figures(campaign, current_user.ward_id)
     units = _report_units(campaign)
     rows = tally.unit_rows(campaign, units, figures.per_unit, with_categories=False)
+    outside = tally.outside_count(campaign, [u.id for u in units])
     return render_template(
         "reports/print.html",
         campaign=campaign,
@@ -429,6 +469,7 @@ def print_report() -> Any:
         difficulty_kinds=tally.difficulties_by_kind(campaign, [u.id for u in units]),
         today=local_today(),
         place=_place(current_user.ward.name),
+        outside_rule=tally.outside_rule_text(campaign, outside),
     )
 
 
@@ -613,8 +654,6 @@ def percent(value: float | None) -> str:
     """45.6 -> "45,6 %" (Vietnamese style); nothing to show without a target."""
     if value is None:
         return "—"
-    from .text import fmt_number
-
     return fmt_number(value, 1) + " %"
 
 

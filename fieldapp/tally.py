@@ -30,7 +30,7 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from .extensions import db
 from .models import Assist, Campaign, Difficulty, Participant, Target, Unit, UnitReport, User
-from .text import local_today
+from .text import fmt_date, fmt_number, local_today
 from .vocab import DIFFICULTY_KINDS, TEST_STEP
 
 LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh has had no summer time since 1975
@@ -73,8 +73,25 @@ def has_step(key: str) -> sa.ColumnElement[bool]:
     return Assist.steps.like(sa.literal(f"%,{key},%"))
 
 
-def current_assists(campaign_id: int, unit_ids: Collection[int] | None = None) -> list[Any]:
-    """WHERE conditions for the counted assists: current, not voided, in scope."""
+def current_assists(campaign: Campaign | int, unit_ids: Collection[int] | None = None) -> list[Any]:
+    """WHERE conditions for the counted assists: current, not voided, in scope, and, when the
+    campaign counts only its own days (count_outside off), with a device time inside them.
+
+    `campaign` may be given by id (read from the session's identity map).
+    """
+    if not isinstance(campaign, Campaign):
+        campaign = db.session.get(Campaign, campaign)
+    conditions = live_assists(campaign.id, unit_ids)
+    if not campaign.count_outside:
+        # The bounds in UTC: a range on the column, no function per row.
+        first, after = _campaign_bounds(campaign)
+        conditions += [Assist.recorded_at >= first, Assist.recorded_at < after]
+    return conditions
+
+
+def live_assists(campaign_id: int, unit_ids: Collection[int] | None = None) -> list[Any]:
+    """WHERE conditions for the assists that stand: current, not voided, in scope (counted or
+    not by the campaign's rule for days outside it)."""
     # Written as the indexes' own condition ("is_current AND NOT voided") so that the
     # planners of both databases may use the partial indexes of models.Assist.
     conditions: list[Any] = [
@@ -85,6 +102,34 @@ def current_assists(campaign_id: int, unit_ids: Collection[int] | None = None) -
     if unit_ids is not None:
         conditions.append(Assist.unit_id.in_(list(unit_ids)))
     return conditions
+
+
+def outside_rule_text(campaign: Campaign, count: int | None = None) -> str:
+    """Which rule the figures follow for entries logged outside the campaign's days (and how
+    many there are, when `count` is given): the files and the printed report say it."""
+    window = f"{fmt_date(campaign.starts_on)}–{fmt_date(campaign.ends_on)}"
+    if campaign.count_outside:
+        text = (
+            f"Các lượt ghi ngoài thời gian Cuộc thi ({window}) vẫn được tính vào số liệu"
+            " (có đánh dấu để xem lại)."
+        )
+    else:
+        text = f"Các lượt ghi ngoài thời gian Cuộc thi ({window}) không được tính vào số liệu."
+    if count is None:
+        return text
+    return text + (f" Có {fmt_number(count)} lượt như vậy." if count else " Không có lượt nào.")
+
+
+def outside_count(campaign: Campaign, unit_ids: Collection[int] | None = None) -> int:
+    """How many standing assists have a device time outside the campaign's days."""
+    first, after = _campaign_bounds(campaign)
+    total = 0
+    for condition in (Assist.recorded_at < first, Assist.recorded_at >= after):
+        # Two range reads of the small ix_assists_recorded index, not an OR over every row.
+        total += db.session.scalar(
+            sa.select(sa.func.count()).where(*live_assists(campaign.id, unit_ids), condition)
+        )
+    return total
 
 
 def current_difficulties(campaign_id: int, unit_ids: Collection[int] | None = None) -> list[Any]:
@@ -144,7 +189,7 @@ def _grouped(
                 for i, step in enumerate(keys)
             ],
         )
-        .where(*current_assists(campaign.id, unit_ids))
+        .where(*current_assists(campaign, unit_ids))
         .group_by(*[d.element for d in dim_cols], *[p.element for p in parts])
         .subquery("per_resident")
     )
@@ -346,7 +391,7 @@ def member_activity(campaign: Campaign, unit_id: int) -> list[MemberActivity]:
             sa.func.count(sa.distinct(sa.case((has_step(TEST_STEP), key)))).label("tested"),
             sa.func.max(Assist.received_at).label("last"),
         )
-        .where(*current_assists(campaign.id, [unit_id]))
+        .where(*current_assists(campaign, [unit_id]))
         .group_by(Assist.user_id)
     )
     stats = {row.user_id: row for row in rows}
@@ -404,7 +449,7 @@ def follow_ups(campaign: Campaign, unit_ids: Collection[int], limit: int = 500) 
             sa.func.max(Assist.category).label("category"),
             last.label("last"),
         )
-        .where(*current_assists(campaign.id, unit_ids))
+        .where(*current_assists(campaign, unit_ids))
         .group_by(key)
         .having(reached_reg == 1, reached_test == 0)
         .order_by(last, sa.func.max(Assist.full_name))
@@ -833,7 +878,8 @@ _REVIEW_COLUMNS = (
 def flagged_assists(
     campaign: Campaign, unit_ids: Collection[int] | None = None, limit: int = 100
 ) -> tuple[int, list[ReviewRow]]:
-    """(how many, the first `limit`) counted assists whose device time looks wrong."""
+    """(how many, the first `limit`) standing assists whose device time looks wrong (counted
+    or not: under a campaign that leaves out other days, the officer still sees them)."""
     first, after = _campaign_bounds(campaign)
     # Three index range reads (models.Assist's ix_assists_recorded and ix_assists_ahead)
     # rather than one OR over every row: the flagged rows are few.
@@ -841,8 +887,9 @@ def flagged_assists(
     ahead = Assist.recorded_at > Assist.received_at
     for condition in (Assist.recorded_at < first, Assist.recorded_at >= after, ahead):
         # ix_assists_recorded serves the first two, ix_assists_ahead the third.
+        # Standing assists, counted or not: the officer reviews those the rule leaves out too.
         query = sa.select(Assist.id, *_REVIEW_COLUMNS).where(
-            *current_assists(campaign.id, unit_ids), condition
+            *live_assists(campaign.id, unit_ids), condition
         )
         for row in db.session.execute(query):
             found[row.id] = row
@@ -869,7 +916,7 @@ def duplicate_groups_query(campaign: Campaign, unit_ids: Collection[int] | None 
     return (
         sa.select(Assist.name_key, Assist.birth_year, residents.label("residents"))
         .where(
-            *current_assists(campaign.id, unit_ids),
+            *current_assists(campaign, unit_ids),
             Assist.name_key.is_not(None),
             Assist.name_key != "",
             Assist.birth_year.is_not(None),
@@ -929,7 +976,7 @@ def likely_duplicates(
     rows = db.session.execute(
         sa.select(*_REVIEW_COLUMNS, Assist.name_key)
         .where(
-            *current_assists(campaign.id, unit_ids),
+            *current_assists(campaign, unit_ids),
             Assist.name_key.in_(sorted({name for name, _ in wanted})),
         )
         .order_by(Assist.name_key, Assist.birth_year, Assist.received_at, Assist.id)
@@ -943,13 +990,3 @@ def likely_duplicates(
             groups[key] = DuplicateGroup(row.full_name or "", row.birth_year, [])
         groups[key].assists.append(ReviewRow(*row[: len(_REVIEW_COLUMNS)]))
     return len(pairs), list(groups.values())
-
-
-def days_left(campaign: Campaign, today: date) -> int:
-    """Days until the report deadline (0 on the day itself, negative once passed)."""
-    return (campaign.report_due - today).days
-
-
-def report_open(campaign: Campaign, today: date) -> bool:
-    """A unit's own report can be changed until the end of the deadline's day (local time)."""
-    return today <= campaign.report_due

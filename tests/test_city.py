@@ -20,6 +20,7 @@ from fieldapp.models import (
     Device,
     Difficulty,
     EnrolmentCode,
+    TallyPending,
     Target,
     Unit,
     UnitReport,
@@ -534,6 +535,50 @@ def test_city_admin_defines_a_city_campaign_once(client, city):
     bad = client.post(f"/city/campaigns/{campaign.id}", data={**form, "ends_on": "01/01/2026"})
     assert "Ngày kết thúc phải bằng hoặc sau ngày bắt đầu" in bad.get_data(as_text=True)
     assert db.session.get(Campaign, campaign.id).ends_on == date(2026, 3, 31)
+
+
+def test_the_city_decides_whether_other_days_count_in_every_ward(client, city):
+    from fieldapp import rollup, tally_store
+
+    # One entry of ward A logged in September, before the campaign.
+    early = assist_record(city.units["A"].id, 1970)
+    early["recorded_at"] = "2025-09-20T09:00:00+07:00"
+    sync.sync_records([early], city.users["A_member"])
+    wards = list(city.wards.values())
+    assert rollup.city_figures(city.campaign, wards).totals.assists == 3
+    sign_in(client, city.users["city_admin"])
+    page = client.get("/city/reports/").get_data(as_text=True)
+    assert "vẫn được tính vào số liệu" in page
+    c = city.campaign
+    form = {
+        "name": c.name,
+        "starts_on": "11/10/2025",
+        "ends_on": "11/11/2025",
+        "report_due": "12/11/2025",
+        "contest_url": c.contest_url,
+        "retention_until": "12/05/2026",
+        "consent_wording": c.consent().text,
+        "count_outside": "False",
+    }
+    assert client.post(f"/city/campaigns/{c.id}", data=form).status_code == 302
+    db.session.expire_all()
+    # Every ward's stored figures were marked for a recount, and count without it.
+    asked = db.session.scalars(
+        sa.select(TallyPending.ward_id).where(
+            TallyPending.campaign_id == c.id, TallyPending.resident_key.is_(None)
+        )
+    )
+    assert sorted(asked) == sorted(w.id for w in wards)
+    figures = rollup.city_figures(c, wards)
+    assert figures.totals.assists == 2
+    assert tally_store.ward_figures(c, city.wards["A"].id).totals.assists == 1
+    page = client.get("/city/reports/").get_data(as_text=True)
+    assert "không được tính vào số liệu" in page
+    rows = client.get("/city/reports/wards.csv").data.decode("utf-8-sig").strip().splitlines()
+    assert "không được tính vào số liệu. Có 1 lượt như vậy." in rows[-1]
+    # The ward's officer sees the rule, read-only.
+    sign_in(client, city.users["A_officer"])
+    assert "Không tính vào số liệu" in client.get("/admin/campaign").get_data(as_text=True)
 
 
 def test_city_admin_cannot_touch_a_wards_own_campaign(client, city):

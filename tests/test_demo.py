@@ -1,12 +1,25 @@
-"""The demo command: idempotent, and it creates what it promises."""
+"""The demo command: idempotent, alive on the day it is built, and it creates what it promises."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import sqlalchemy as sa
 
-from fieldapp import commands
+from fieldapp import commands, lifecycle, tally, tally_store
 from fieldapp.extensions import db
-from fieldapp.models import Assist, Campaign, ConsentText, Difficulty, Unit, User, Ward
+from fieldapp.models import (
+    Assist,
+    Campaign,
+    ConsentText,
+    Difficulty,
+    Participant,
+    Unit,
+    UnitReport,
+    User,
+    Ward,
+)
+from fieldapp.text import local_today, utcnow
 from fieldapp.vocab import DEFAULT_CONSENT
 
 
@@ -41,12 +54,28 @@ def test_demo_command_runs_twice_and_builds_the_promised_ward(runner, monkeypatc
             )
             == 0
         )
-    assert (campaign.starts_on.isoformat(), campaign.report_due.isoformat()) == (
-        "2025-10-11",
-        "2025-11-12",
+    # Alive on the day it is built: started five weeks ago, ends in six days, report after.
+    today = local_today()
+    assert (campaign.starts_on, campaign.ends_on, campaign.report_due) == (
+        today - timedelta(weeks=5),
+        today + timedelta(days=6),
+        today + timedelta(days=8),
     )
+    assert lifecycle.of(campaign, today).phase == "running"
+    assert f"còn 6 ngày (đến hết ngày {campaign.ends_on:%d/%m/%Y})" in first.output
+    # The 2025 contest, with its real dates, is the history: ended, personal data purged.
+    history = db.session.scalar(sa.select(Campaign).where(Campaign.id != campaign.id))
+    assert (history.starts_on, history.ends_on, history.report_due) == (
+        date(2025, 10, 11),
+        date(2025, 11, 11),
+        date(2025, 11, 12),
+    )
+    assert history.is_city and lifecycle.of(history, today).phase == "overdue"
+    old = sa.select(Assist).where(Assist.campaign_id == history.id)
+    assert count(old) > 300 and count(old.where(Assist.full_name.is_not(None))) == 0
+    assert tally.totals(history).residents > 300  # the counts stay
     assert campaign.consent().text == DEFAULT_CONSENT
-    assert count(sa.select(ConsentText)) == 1 and count(sa.select(Campaign)) == 1
+    assert count(sa.select(ConsentText)) == 2 and count(sa.select(Campaign)) == 2
 
     units = db.session.scalars(sa.select(Unit).where(Unit.ward_id == ward.id)).all()
     kinds = [u.kind for u in units]
@@ -60,7 +89,8 @@ def test_demo_command_runs_twice_and_builds_the_promised_ward(runner, monkeypatc
         else:
             assert count(sa.select(User).where(User.unit_id == unit.id, User.role == "reporter"))
 
-    records = count(sa.select(Assist.record_id).where(Assist.ward_id == ward.id).distinct())
+    live = sa.select(Assist).where(Assist.ward_id == ward.id, Assist.campaign_id == campaign.id)
+    records = count(live.with_only_columns(Assist.record_id).distinct())
     assert records >= 300
     current = db.session.execute(
         sa.select(Assist.record_id, sa.func.count())
@@ -69,30 +99,66 @@ def test_demo_command_runs_twice_and_builds_the_promised_ward(runner, monkeypatc
     ).all()
     assert len(current) == count(sa.select(Assist.record_id).distinct())
     assert all(n == 1 for _, n in current)
-    assert count(sa.select(Assist).where(Assist.rev == 2)) > 0  # a few corrections
-    assert count(sa.select(Assist).where(Assist.voided, Assist.is_current)) > 0  # a few voided
+    assert count(live.where(Assist.rev == 2)) > 0  # a few corrections
+    assert count(live.where(Assist.voided, Assist.is_current)) > 0  # a few voided
     assert count(sa.select(Assist).where(~Assist.consent)) == 0
-    for assist in db.session.scalars(sa.select(Assist).limit(50)):
-        assert campaign.starts_on.isoformat() <= assist.recorded_at.date().isoformat()
+    # Spread over the past weeks, nothing received after the moment it was built.
+    now = utcnow()
+    days = {a.recorded_at.date() for a in db.session.scalars(live)}
+    assert len({day.isocalendar()[:2] for day in days}) >= 5
+    assert count(live.where(Assist.received_at > now)) == 0
+    assert max(days) < today
+    for assist in db.session.scalars(live.limit(50)):
         assert assist.received_at > assist.recorded_at
         assert assist.steps.startswith(",installed,")
+    # Three entries logged two days before the contest opened: to review, counted by default.
+    flagged, rows = tally.flagged_assists(campaign, tally_store.ward_unit_ids(ward.id))
+    assert flagged == 3 and all(r.flags == [tally.FLAG_OUTSIDE] for r in rows)
+    assert tally.outside_count(campaign) == 3
     difficulties = db.session.scalars(
-        sa.select(Difficulty).where(Difficulty.ward_id == ward.id)
+        sa.select(Difficulty).where(
+            Difficulty.ward_id == ward.id, Difficulty.campaign_id == campaign.id
+        )
     ).all()
     assert 8 <= len(difficulties) <= 12
     assert any(d.resolved_at for d in difficulties) and any(not d.resolved_at for d in difficulties)
+    # One agency and one school have reported in the running campaign (the school with a
+    # list); every unit had, in the ended one.
+    reported = sa.select(UnitReport).join(Unit).where(Unit.ward_id == ward.id)
+    assert count(reported.where(UnitReport.campaign_id == campaign.id)) == 2
+    assert count(reported.where(UnitReport.campaign_id == history.id)) == 4
+    assert count(sa.select(Participant).where(Participant.full_name.is_not(None))) == 12
 
-    # The accounts sign in as printed.
+    # The accounts sign in as printed, and each role's journey works today.
     assert (
         client.post("/login", data={"username": "canbo", "password": "canbo123"}).status_code == 302
     )
     assert client.get("/admin/units").status_code == 200
+    dashboard = client.get("/reports/").get_data(as_text=True)
+    assert 'data-phase="running"' in dashboard and "Giờ thiết bị không hợp lý: 3 lượt" in dashboard
+    client.post("/logout")
+    client.post("/login", data={"username": "totruong1", "password": "matkhau123"})
+    assert "Cuộc thi đang diễn ra" in client.get("/unit").get_data(as_text=True)
+    client.post("/logout")
+    client.post("/login", data={"username": "coquan2", "password": "matkhau123"})
+    page = client.get("/unit-report").get_data(as_text=True)
+    assert "Lưu số liệu" in page and "chỉ để xem" not in page
+    saved = client.post("/unit-report", data={"completed": "18", "attempts": "20"})
+    assert saved.status_code == 302
+    client.post("/logout")
+    client.post("/login", data={"username": "truong1", "password": "matkhau123"})
+    page = client.get("/unit-report").get_data(as_text=True)
+    assert "Tải danh sách lên" in page and "Đã lưu danh sách <strong>12</strong> người" in page
     client.post("/logout")
     assert "so_khcn / matkhau123" in first.output and "canbo_anlac" in first.output
     client.post("/login", data={"username": "so_khcn", "password": "matkhau123"})
     city_home = client.get("/", follow_redirects=True)
     assert city_home.request.path == "/city/"
     assert "Xã An Lạc (demo)" in city_home.get_data(as_text=True)
+    city = client.get("/city/reports/").get_data(as_text=True)
+    assert 'data-phase="running"' in city and "(2025)" in city  # the history is offered
+    closed = client.get(f"/city/reports/?campaign_id={history.id}").get_data(as_text=True)
+    assert 'data-phase="overdue"' in closed and "Cuộc thi đã kết thúc ngày 11/11/2025" in closed
     client.post("/logout")
     client.post("/login", data={"username": "canbo_anlac", "password": "matkhau123"})
     assert "Xã An Lạc (demo)" in client.get("/admin/", follow_redirects=True).get_data(as_text=True)

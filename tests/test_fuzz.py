@@ -470,13 +470,15 @@ def test_a_refused_participant_list_keeps_the_old_one(client, world, auth):
     world.campaign.report_due = local_today() + timedelta(days=5)
     db.session.commit()
     auth.login("truongthcs")
-    good = "Họ và tên,Lớp\nVũ Minh An,6A\nMai Văn Đức,Tổ Toán\n".encode()
+    good = "Họ và tên,Lớp,Đối tượng\nVũ Minh An,6A,Học sinh\nMai Văn Đức,Tổ Toán,Giáo viên\n"
     response = client.post(
         "/unit-report/participants",
-        data={"file": (io.BytesIO(good), "ds.csv")},
+        data={"file": (io.BytesIO(good.encode()), "ds.csv")},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 302
+    assert response.status_code == 200  # a preview
+    token = re.search(r'name="list" value="([^"]+)"', response.text).group(1)
+    assert client.post("/unit-report/participants/confirm", data={"list": token}).status_code == 302
     assert len(participant_rows()) == 2
     counts: Counter = Counter()
 
@@ -485,7 +487,7 @@ def test_a_refused_participant_list_keeps_the_old_one(client, world, auth):
         data=csv_bytes(["Họ và tên", "Lớp", "Đối tượng"]), name=st.sampled_from(["a.csv", "b.xlsx"])
     )
     def run(data, name):
-        parsed = participants.parse(name, data)
+        parsed = participants.parse(name, data, kind_required=True)  # a school's list
         before = participant_rows()
         response = client.post(
             "/unit-report/participants",
@@ -493,9 +495,10 @@ def test_a_refused_participant_list_keeps_the_old_one(client, world, auth):
             content_type="multipart/form-data",
         )
         counts["files"] += 1
-        if parsed.ok:  # a file that happens to be valid replaces the list, as it should
-            assert response.status_code == 302
-            assert len(participant_rows()) == len(parsed.people)
+        if parsed.ok:  # a file that happens to be valid is previewed: nothing changes yet
+            assert response.status_code == 200
+            assert f"Tệp có <strong>{len(parsed.people)}</strong> người" in response.text
+            assert participant_rows() == before
             return
         counts["refused"] += 1
         assert response.status_code == 400

@@ -97,3 +97,47 @@ def test_unreadable_or_wrong_files_are_refused_clearly():
 def test_too_long_names_are_refused():
     parsed = participants.parse("ds.csv", _csv("Họ và tên\n" + "A" * 121 + "\n"))
     assert parsed.errors == ["Dòng 2: họ và tên dài quá 120 ký tự."]
+
+
+def test_a_header_without_the_name_column_is_refused_naming_it():
+    # Before, this first row was taken for a person called "Tên học sinh".
+    parsed = participants.parse("ds.csv", _csv("Tên học sinh,Lớp\nVũ Minh An,6A\n"))
+    assert parsed.people == [] and parsed.errors == [participants.MSG_NO_NAME]
+    assert "“Họ và tên”" in participants.MSG_NO_NAME
+
+
+def test_a_schools_list_needs_the_kind_column_and_a_header():
+    no_kind = _csv("Họ và tên,Lớp\nVũ Minh An,6A\n")
+    assert participants.parse("ds.csv", no_kind).ok  # an agency's list may go without it
+    refused = participants.parse("ds.csv", no_kind, kind_required=True)
+    assert refused.people == [] and refused.errors == [participants.MSG_NO_KIND]
+    assert "“Đối tượng”" in participants.MSG_NO_KIND
+    headless = participants.parse("ds.csv", _csv("Vũ Minh An,6A,Học sinh\n"), kind_required=True)
+    assert headless.errors == [participants.MSG_NO_HEADER]
+    both = participants.parse("ds.csv", _csv("Lớp\n6A\n"), kind_required=True)
+    assert both.errors == [participants.MSG_NO_NAME, participants.MSG_NO_KIND]
+    ok = participants.parse("ds.csv", _csv("Họ tên,Vai trò\nVũ Minh An,HS\n"), kind_required=True)
+    assert ok.people == [("Vũ Minh An", "", "pupil")]
+
+
+def test_counts_by_kind_and_the_sealed_pending_list():
+    people = [("A B", "6A", "pupil"), ("C D", "6A", "pupil"), ("E F", "", "teacher")]
+    assert participants.counts(people) == {"pupil": 2, "teacher": 1}
+    pending = participants.Pending(4, 7, "3:12", people)
+    token = participants.seal("s" * 32, pending)
+    assert participants.unseal("s" * 32, token) == pending
+    assert participants.unseal("s" * 32, token + "x") is None
+    assert participants.unseal("t" * 32, token) is None
+    assert participants.unseal("s" * 32, token, max_age=-1) is None  # expired
+
+
+def test_a_large_list_travels_in_the_preview_page_within_the_form_limit():
+    # 20,000 made-up names, the most a file may hold: the sealed list stays far below
+    # Werkzeug's 500 kB limit for one form field.
+    people = [
+        (f"Nguyễn Thị Học Sinh {n}", f"{6 + n % 4}A{n % 9}", "pupil")
+        for n in range(participants.MAX_LINES)
+    ]
+    token = participants.seal("s" * 32, participants.Pending(1, 1, "0:0", people))
+    assert len(token) < 500_000
+    print(f"\n20,000 people sealed: {len(token):,} bytes")

@@ -648,10 +648,17 @@ def test_enrol_link_uses_the_public_url_and_defaults_to_localhost(app, runner, w
     default = runner.invoke(args=["enrol-link", "thanhvien1"])
     assert default.exit_code == 0
     assert default.stdout.startswith("http://127.0.0.1:5000/e/")
+    # Without the setting, the address is said to be a guess, with how to set the real one.
+    assert "chưa đặt FIELDAPP_PUBLIC_URL nên địa chỉ trên chỉ là đoán" in default.stderr
+    assert "FIELDAPP_PUBLIC_URL=https://cds.example.vn" in default.stderr
+    assert "--base-url" in default.stderr
+    given = runner.invoke(args=["enrol-link", "thanhvien1", "--base-url", "https://so.vn"])
+    assert given.stdout.startswith("https://so.vn/e/") and "đoán" not in given.stderr
     app.config["FIELDAPP_PUBLIC_URL"] = "https://cds.thanhdong.example.vn"
     public = runner.invoke(args=["enrol-link", "totruong1", "--hours", "2"])
     assert public.exit_code == 0
     assert public.stdout.startswith("https://cds.thanhdong.example.vn/e/")
+    assert "đoán" not in public.stderr
     row = db.session.scalars(sa.select(EnrolmentCode).order_by(EnrolmentCode.id.desc())).first()
     assert row.expires_at - row.created_at == timedelta(hours=2)
 

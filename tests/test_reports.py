@@ -10,11 +10,12 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from fieldapp import reports, tally, tally_store
+from fieldapp import participants, reports, tally, tally_store
 from fieldapp.extensions import db
 from fieldapp.models import Assist, AuditEvent, Difficulty, Participant, Unit, UnitReport
 from fieldapp.text import local_today, utcnow
 from tests.tally_world import add_assist, build_records
+from tests.world import add_user
 
 
 @pytest.fixture
@@ -54,6 +55,11 @@ ROUTES = [
         "POST",
         "/unit-report/participants",
         {"officer": 403, "head": 403, "member": 403, "reporter": 400},
+    ),
+    (
+        "POST",
+        "/unit-report/participants/confirm",
+        {"officer": 403, "head": 403, "member": 403, "reporter": 302},
     ),
     (
         "POST",
@@ -133,7 +139,8 @@ def test_dashboard_shows_the_wards_figures(ward, client, auth):
     assert "3 người · 50,0 %" in page and "1 người · 16,7 %" in page
     assert "Người cao tuổi" in page and "Hộ kinh doanh" in page
     assert "Không nhận được mã OTP" in page and "Đã xử lý" in page
-    assert "Đã quá hạn báo cáo" in page  # the test campaign's deadline is long past
+    assert "đã quá hạn báo cáo" in page  # the test campaign's deadline is long past
+    assert 'data-phase="overdue"' in page and "Cuộc thi đã kết thúc ngày 11/11/2025" in page
     assert "Có thể trùng người: 1 nhóm" in page
     assert "Giờ thiết bị không hợp lý: 2 lượt" in page
     assert "<svg" in page and "<script" not in page and 'style="' not in page
@@ -152,11 +159,32 @@ def test_dashboard_sorts_units_by_progress(ward, client, auth):
     assert order == sorted(order)
 
 
-def test_countdown_to_the_deadline(ward, client, auth):
+def test_every_dashboard_says_where_the_campaign_stands(ward, client, auth):
     _open_deadline(ward, 3)
-    assert "Còn 3 ngày đến hạn báo cáo" in _page(client, auth, "canbo", "/reports/").text
+    assert "còn 3 ngày đến hạn báo cáo" in _page(client, auth, "canbo", "/reports/").text
     _open_deadline(ward, 0)
-    assert "Hôm nay" in _page(client, auth, "canbo", "/reports/").text
+    today = local_today().strftime("%d/%m/%Y")
+    assert f"hôm nay ({today}) là hạn báo cáo" in _page(client, auth, "canbo", "/reports/").text
+    # running: the contest's days left, on the officer's, group head's and reporter's screens
+    ward.campaign.starts_on = local_today() - timedelta(days=20)
+    ward.campaign.ends_on = local_today() + timedelta(days=6)
+    ward.campaign.report_due = local_today() + timedelta(days=8)
+    db.session.commit()
+    end = ward.campaign.ends_on.strftime("%d/%m/%Y")
+    running = f"Cuộc thi đang diễn ra: còn 6 ngày (đến hết ngày {end})"
+    for username, url in (
+        ("canbo", "/reports/"),
+        ("canbo", "/admin/"),
+        ("totruong1", "/unit"),
+        ("truongthcs", "/unit-report"),
+    ):
+        page = _page(client, auth, username, url).text
+        assert running in page and 'data-phase="running"' in page, (username, url)
+    # not started yet
+    ward.campaign.starts_on = local_today() + timedelta(days=2)
+    db.session.commit()
+    page = _page(client, auth, "totruong1", "/unit").text
+    assert "Cuộc thi chưa bắt đầu: bắt đầu ngày" in page and "(còn 2 ngày)" in page
 
 
 def test_resolving_a_difficulty_is_recorded(ward, client, auth):
@@ -316,48 +344,73 @@ def test_agency_form_has_no_pupils(world, client, auth):
 def test_after_the_deadline_the_report_is_read_only(ward, client, auth):
     auth.login("truongthcs")
     page = client.get("/unit-report").text
-    assert "Đã quá hạn báo cáo" in page and "chỉ để xem" in page
-    assert "readonly" in page and "Lưu số liệu" not in page
+    assert "đã quá hạn báo cáo" in page and "chỉ để xem" in page
+    # The figures are text, not fields that look editable, and the typing hints are gone.
+    assert 'type="text"' not in page and "<textarea" not in page
+    assert "Lưu số liệu" not in page and "Để trống thì" not in page
+    facts = page.split('class="facts report-facts"')[1].split("</dl>")[0]
+    assert "Số học sinh đã hoàn thành bài thi</dt><dd>300" in facts
+    assert "Tổng số người đã hoàn thành bài thi</dt><dd>320" in facts
+    assert "Số lượt thi</dt><dd>400" in facts
+    assert "Tải danh sách lên" not in page  # no upload section either
     client.post("/unit-report", data={"pupils": "1", "teachers": "1"})
     report = db.session.query(UnitReport).filter_by(unit_id=ward.units["school"].id).one()
     assert report.completed == 320
-    upload = {"file": (io.BytesIO("Họ và tên\nA B\n".encode()), "ds.csv")}
+    upload = {"file": (io.BytesIO("Họ và tên,Đối tượng\nA B,Học sinh\n".encode()), "ds.csv")}
     client.post("/unit-report/participants", data=upload, content_type="multipart/form-data")
     assert db.session.query(Participant).count() == 3
+
+
+def _upload(client, data: bytes, name: str = "ds.csv"):
+    return client.post(
+        "/unit-report/participants",
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="list" value="([^"]+)"', page).group(1)
+
+
+def _confirm(client, token: str):
+    return client.post("/unit-report/participants/confirm", data={"list": token})
 
 
 def test_uploading_counting_and_erasing_the_list(world, client, auth):
     _open_deadline(world)
     auth.login("truongthcs")
     text = "Họ và tên,Lớp,Đối tượng\nVũ Minh An,6A,Học sinh\nMai Văn Đức,Tổ Toán,Giáo viên\n"
-    upload = {"file": (io.BytesIO(text.encode("utf-8-sig")), "ds.csv")}
-    response = client.post(
-        "/unit-report/participants", data=upload, content_type="multipart/form-data"
-    )
+    preview = _upload(client, text.encode("utf-8-sig"))
+    assert preview.status_code == 200
+    assert "Tệp có <strong>2</strong> người: 1 học sinh, 1 giáo viên." in preview.text
+    assert "Đơn vị chưa có danh sách nào" in preview.text
+    assert db.session.query(Participant).count() == 0  # nothing stored before the confirmation
+    response = _confirm(client, _token(preview.text))
     assert response.status_code == 302
     assert db.session.query(Participant).count() == 2
     page = client.get("/unit-report").text
+    assert "Đã lưu danh sách 2 người." in page
     assert "Đã lưu danh sách <strong>2</strong> người: 1 học sinh, 1 giáo viên" in page
     # a bad file keeps the old list and says which lines are wrong
-    bad = {"file": (io.BytesIO("Họ và tên,Lớp\n,6A\nHà Thị Mơ,6A\n".encode()), "ds.csv")}
-    response = client.post(
-        "/unit-report/participants", data=bad, content_type="multipart/form-data"
-    )
+    bad = "Họ và tên,Lớp,Đối tượng\n,6A,Học sinh\nHà Thị Mơ,6A,Học sinh\n".encode()
+    response = _upload(client, bad)
     assert response.status_code == 400 and "Dòng 2: thiếu họ và tên." in response.text
     assert db.session.query(Participant).count() == 2
-    # an xlsx replaces it
+    # an xlsx replaces it, once confirmed
     book = Workbook()
-    book.active.append(["Họ và tên", "Lớp"])
-    book.active.append(["Hà Thị Mơ", "6A"])
+    book.active.append(["Họ và tên", "Lớp", "Đối tượng"])
+    book.active.append(["Hà Thị Mơ", "6A", "Học sinh"])
     buffer = io.BytesIO()
     book.save(buffer)
-    buffer.seek(0)
-    response = client.post(
-        "/unit-report/participants",
-        data={"file": (buffer, "ds.xlsx")},
-        content_type="multipart/form-data",
-    )
+    preview = _upload(client, buffer.getvalue(), "ds.xlsx")
+    assert "thay cho danh sách đang lưu</strong> (2 người: 1 học sinh, 1 giáo viên)" in preview.text
+    _confirm(client, _token(preview.text))
     assert [p.full_name for p in db.session.query(Participant)] == ["Hà Thị Mơ"]
+    assert (
+        "Đã lưu danh sách 1 người (thay cho danh sách cũ 2 người)."
+        in client.get("/unit-report").text
+    )
     # erase
     assert client.post("/unit-report/participants/delete").status_code == 302
     assert db.session.query(Participant).count() == 0
@@ -367,9 +420,96 @@ def test_uploading_counting_and_erasing_the_list(world, client, auth):
         "participants.upload",
         "participants.erase",
     ]
+    assert [e.detail.get("replaced") for e in events[:2]] == [0, 2]
     assert all(
         "Hà Thị Mơ" not in str(e.detail) and "Vũ Minh An" not in str(e.detail) for e in events
     )
+
+
+def test_a_preview_shows_counts_the_first_rows_and_what_it_replaces(ward, client, auth):
+    _open_deadline(ward)
+    auth.login("truongthcs")
+    lines = ["STT;Họ và tên;Lớp;Đối tượng"]
+    lines += [f"{n};Học Sinh Thứ {n};6A;Học sinh" for n in range(1, 41)]
+    lines += ["41;Cô Giáo Một;Tổ Văn;Giáo viên", "42;Bác Bảo Vệ;;Khác"]
+    preview = _upload(client, "\n".join(lines).encode())
+    page = preview.text
+    assert "Tệp có <strong>42</strong> người: 40 học sinh, 1 giáo viên, 1 người khác." in page
+    # the list it replaces is the one stored (3 people), and it is still there
+    assert "thay cho danh sách đang lưu</strong> (3 người: 2 học sinh, 1 giáo viên)" in page
+    shown = re.findall(r"<li><strong>([^<]+)</strong>", page.split('class="preview-list"')[1])
+    assert shown == [f"Học Sinh Thứ {n}" for n in range(1, 11)]
+    assert "… và 32 người nữa." in page
+    assert "Lưu danh sách mới, thay danh sách cũ" in page and "Hủy, không lưu" in page
+    assert db.session.query(Participant).count() == 3
+    assert 'style="' not in page and "<script" not in page
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Tên học sinh,Lớp,Đối tượng\nVũ An,6A,Học sinh\n", "Tệp thiếu cột “Họ và tên”."),
+        ("Họ và tên,Lớp\nVũ An,6A\n", "Tệp thiếu cột “Đối tượng”: trường học cần cột này"),
+        ("Vũ An,6A,Học sinh\n", "Dòng đầu của tệp phải là tiêu đề các cột"),
+    ],
+)
+def test_a_school_list_missing_a_column_is_refused_naming_it(ward, client, auth, text, message):
+    _open_deadline(ward)
+    auth.login("truongthcs")
+    response = _upload(client, text.encode())
+    assert response.status_code == 400 and message in response.text
+    assert "Chưa lưu danh sách vì tệp có lỗi." in response.text
+    assert db.session.query(Participant).count() == 3  # the old list stays
+
+
+def test_a_confirmation_stores_only_what_was_previewed_for_this_unit(ward, client, auth):
+    _open_deadline(ward)
+    auth.login("truongthcs")
+    text = "Họ và tên,Lớp,Đối tượng\nVũ Minh An,6A,Học sinh\n".encode()
+    token = _token(_upload(client, text).text)
+    # forged or altered: refused, nothing changes
+    for bad in ("", "abc", token[:-2] + ("AA" if not token.endswith("AA") else "BB")):
+        response = _confirm(client, bad)
+        assert response.status_code == 302
+        assert "hết hạn hoặc không hợp lệ" in client.get("/unit-report").text
+    assert db.session.query(Participant).count() == 3
+    # another reporter cannot use it for their own unit
+    agency_reporter = add_user("tramyte", "reporter", ward.ward, ward.units["agency"], "Y Tá")
+    db.session.commit()
+    auth.logout()
+    auth.login("tramyte")
+    _confirm(client, token)
+    assert "hết hạn hoặc không hợp lệ" in client.get("/unit-report").text
+    assert db.session.query(Participant).count() == 3
+    assert agency_reporter.id
+    # the stored list changed since the preview: refused, upload again
+    auth.logout()
+    auth.login("truongthcs")
+    newer = _token(_upload(client, text).text)
+    _confirm(client, newer)
+    assert db.session.query(Participant).count() == 1
+    _confirm(client, token)  # made before that change
+    assert "đã thay đổi trong lúc bạn xem trước" in client.get("/unit-report").text
+    # an hour later the preview has expired
+    assert participants.unseal("k" * 32, participants.seal("k" * 32, _pending()), -1) is None
+    assert participants.unseal("k" * 32, participants.seal("k" * 32, _pending())) == _pending()
+    assert participants.unseal("other" * 8, participants.seal("k" * 32, _pending())) is None
+
+
+def _pending() -> participants.Pending:
+    return participants.Pending(1, 2, "0:0", [("Vũ Minh An", "6A", "pupil")])
+
+
+def test_after_the_deadline_a_previewed_list_is_not_stored(ward, client, auth):
+    _open_deadline(ward)
+    auth.login("truongthcs")
+    text = "Họ và tên,Lớp,Đối tượng\nVũ Minh An,6A,Học sinh\n".encode()
+    token = _token(_upload(client, text).text)
+    ward.campaign.report_due = local_today() - timedelta(days=1)
+    db.session.commit()
+    _confirm(client, token)
+    assert "Đã quá hạn báo cáo nên không lưu danh sách được." in client.get("/unit-report").text
+    assert db.session.query(Participant).count() == 3
 
 
 def test_reporter_sees_only_their_own_unit(ward, client, auth):
@@ -490,3 +630,82 @@ def test_a_unit_kind_change_is_seen_by_the_printed_report(ward, client, auth):
     unit.kind = "agency"
     db.session.commit()
     assert client.get("/reports/print").text != first
+
+
+# --- entries outside the campaign's days -------------------------------------------------------
+
+
+def _campaign_form(campaign, **changes: str) -> dict[str, str]:
+    form = {
+        "name": campaign.name,
+        "starts_on": campaign.starts_on.strftime("%d/%m/%Y"),
+        "ends_on": campaign.ends_on.strftime("%d/%m/%Y"),
+        "report_due": campaign.report_due.strftime("%d/%m/%Y"),
+        "contest_url": campaign.contest_url,
+        "retention_until": campaign.retention_until.strftime("%d/%m/%Y"),
+        "unit_label": "Khu dân cư",
+        "consent_wording": campaign.consent().text,
+    }
+    return form | changes
+
+
+def test_the_officer_decides_whether_other_days_count_and_every_output_says_so(ward, client, auth):
+    _open_deadline(ward)
+    auth.login("canbo")
+    page = client.get("/reports/").text
+    assert "vẫn được tính vào số liệu" in page and "Có 1 lượt như vậy." in page
+    assert ">6<" in page.split("Người dân được Tổ CNSCĐ hỗ trợ")[0].rsplit("figure-number", 1)[1]
+    assert "Giờ thiết bị không hợp lý: 2 lượt" in page
+    form = client.get("/admin/campaign").text
+    assert (
+        '<input checked id="count_outside-0" name="count_outside" type="radio" value="True">'
+        in form
+    )
+
+    response = client.post(
+        "/admin/campaign", data=_campaign_form(ward.campaign, count_outside="False")
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert ward.campaign.count_outside is False
+    (event,) = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "campaign_updated")
+    )
+    assert event.detail["fields"] == ["count_outside"]
+
+    # The stored figures were marked for a recount, and the dashboard counts without Én.
+    page = client.get("/reports/").text
+    assert "không được tính vào số liệu. Có 1 lượt như vậy." in page
+    assert ">5<" in page.split("Người dân được Tổ CNSCĐ hỗ trợ")[0].rsplit("figure-number", 1)[1]
+    assert "Giờ thiết bị không hợp lý: 2 lượt" in page  # still shown to review
+    assert "Đặng Thị Én" in page.split('id="xem-lai"')[1]
+    units = client.get("/reports/units.csv").data.decode("utf-8-sig")
+    total = units.strip().splitlines()[-1]
+    assert "không được tính vào số liệu. Có 1 lượt như vậy." in total
+    assists = client.get("/reports/assists.csv").data.decode("utf-8-sig")
+    assert "Đặng Thị Én" not in assists and "Nguyễn Thị Hoa" in assists
+    printed = client.get("/reports/print").text
+    assert (
+        "Ghi chú: Các lượt ghi ngoài thời gian Cuộc thi (11/10/2025–11/11/2025) không được tính"
+        " vào số liệu. Có 1 lượt như vậy." in printed
+    )
+    assert "<strong>5</strong> người dân" in printed
+
+    # Back to counting them: the figures come back.
+    client.post("/admin/campaign", data=_campaign_form(ward.campaign, count_outside="True"))
+    page = client.get("/reports/").text
+    assert ">6<" in page.split("Người dân được Tổ CNSCĐ hỗ trợ")[0].rsplit("figure-number", 1)[1]
+    # A group head's file says the rule on the unit's own row.
+    auth.logout()
+    auth.login("totruong1")
+    own = client.get("/reports/units.csv").data.decode("utf-8-sig")
+    assert "vẫn được tính vào số liệu" in own.strip().splitlines()[-1]
+
+
+def test_a_bad_rule_value_is_refused_and_changes_nothing(ward, client, auth):
+    auth.login("canbo")
+    response = client.post("/admin/campaign", data=_campaign_form(ward.campaign, count_outside="x"))
+    assert response.status_code == 200
+    assert "Vui lòng chọn có tính hay không tính các lượt này." in response.text
+    db.session.expire_all()
+    assert ward.campaign.count_outside is True

@@ -129,6 +129,7 @@ TABLE: list[Case] = [
     Case("GET", "/unit-report", allow("reporter")),
     Case("POST", "/unit-report", allow("reporter")),
     Case("POST", "/unit-report/participants", allow("reporter")),
+    Case("POST", "/unit-report/participants/confirm", allow("reporter")),
     Case("POST", "/unit-report/participants/delete", allow("reporter")),
     Case("GET", "/reports/", allow("officer")),
     Case("GET", "/reports/print", allow("officer")),

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from fieldapp import sync, tally
+from fieldapp import lifecycle, sync, tally
 from fieldapp.extensions import db
 from fieldapp.models import Assist, Campaign, TallyPending
 from fieldapp.text import local_today, resident_key_for, utcnow
@@ -273,9 +273,9 @@ def test_likely_duplicates_share_name_and_birth_year_but_not_a_key(ward):
 
 def test_deadline_is_open_until_the_end_of_its_day(ward):
     c = ward.campaign
-    assert tally.report_open(c, date(2025, 11, 12)) is True
-    assert tally.report_open(c, date(2025, 11, 13)) is False
-    assert tally.days_left(c, date(2025, 11, 10)) == 2
+    assert lifecycle.of(c, date(2025, 11, 12)).reports_open is True
+    assert lifecycle.of(c, date(2025, 11, 13)).reports_open is False
+    assert lifecycle.of(c, date(2025, 11, 10)).days_to_due == 2
     assert tally.progress(1, None) is None and tally.progress(3, 8) == 37.5
 
 
@@ -412,3 +412,42 @@ def test_a_revision_of_an_erased_record_is_still_the_same_resident(ward):
         sa.select(Assist).filter_by(record_id=record["id"], is_current=True)
     ).one()
     assert current.phone is None and current.resident_key == key
+
+
+# --- entries outside the campaign's days: the campaign's rule ---------------------------------
+
+
+def test_entries_outside_the_days_count_unless_the_campaign_leaves_them_out(ward):
+    campaign, kdc1 = ward.campaign, ward.units["kdc1"].id
+    assert campaign.count_outside  # the default: every entry counts, flagged for review
+    assert _flat(tally.totals(campaign)) == EXPECTED["ward"]
+    assert tally.outside_count(campaign) == 1  # Én, logged in September
+    assert "vẫn được tính" in tally.outside_rule_text(campaign)
+
+    campaign.count_outside = False
+    db.session.commit()
+    without_en = {**EXPECTED["ward"], "assists": 8, "residents": 5, "installed": 5}
+    assert _flat(tally.totals(campaign)) == without_en
+    assert tally.by_unit(campaign)[kdc1].assists == EXPECTED["kdc1"]["assists"] - 1
+    assert "elderly" in tally.by_category(campaign)  # Hoa is still there
+    assert tally.by_category(campaign)["elderly"].residents == 1
+    assert tally.outside_count(campaign) == 1  # still there, no longer counted
+    assert tally.outside_rule_text(campaign) == (
+        "Các lượt ghi ngoài thời gian Cuộc thi (11/10/2025–11/11/2025) không được tính vào số liệu."
+    )
+    # The officer still sees it among the records to review.
+    total, flagged = tally.flagged_assists(campaign)
+    assert total == 2 and "Đặng Thị Én" in [a.full_name for a in flagged]
+
+
+def test_the_rule_is_the_same_given_the_campaign_or_its_id(ward):
+    # tally_store passes the campaign's id: the condition must not get lost on the way.
+    campaign = ward.campaign
+    campaign.count_outside = False
+    db.session.commit()
+
+    def ids(conditions):
+        return set(db.session.scalars(sa.select(Assist.record_id).where(*conditions)))
+
+    by_object, by_id = ids(tally.current_assists(campaign)), ids(tally.current_assists(campaign.id))
+    assert by_object == by_id and len(by_id) == EXPECTED["ward"]["assists"] - 1

@@ -488,3 +488,33 @@ def test_a_bulk_load_is_counted_afresh_not_folded_resident_by_resident(
     assert tally_store.ward_figures(campaign, ward_id).totals.assists == 6
     assert rebuilds == [ward_id] and pending() == 0
     assert figures(campaign.id, ward_id) == rebuilt(campaign, ward_id)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    script=st.lists(st.lists(st.tuples(STEP, st.booleans()), min_size=1, max_size=4), max_size=4)
+)
+def test_kept_figures_equal_a_rebuild_when_other_days_are_left_out(world, script):
+    """A campaign that counts only its own days: entries logged before it move nothing."""
+    campaign, ward_id = world.campaign, world.ward.id
+    campaign.count_outside = False
+    db.session.commit()
+    tally_store.ward_figures(campaign, ward_id)  # counted once: the figures are live
+    ids = [str(uuid.uuid4()) for _ in range(6)]
+    revs = dict.fromkeys(ids, 0)
+    for batch in script:
+        records = []
+        for (index, spec, voided), before_start in batch:
+            rid = ids[index]
+            revs[rid] += 1
+            one = record(world, rid, revs[rid], spec, voided and revs[rid] > 1)
+            if before_start:  # the phone's clock says September: outside the campaign
+                one["recorded_at"] = "2025-09-20T09:14:03+07:00"
+            records.append(one)
+        sync.sync_records(records, world.users["member"], now=START)
+        assert tally_store.catch_up(campaign, ward_id) == tally_store.CAUGHT_UP
+        assert figures(campaign.id, ward_id) == rebuilt(campaign, ward_id)

@@ -1,4 +1,5 @@
 /** The log form "Ghi nhận lượt hỗ trợ": new entries, and corrections and voids of old ones. */
+import { confirmOutside, showLife } from './lifecycle.js';
 import { createRecord, reviseRecord } from './records.js';
 import { $, $$, clearErrors, confirmDialog, el, notice, showErrors } from './ui.js';
 import { fieldErrors, validateAssist } from './validate.js';
@@ -47,6 +48,7 @@ export function createLogForm(ctx) {
       node.textContent = label;
     });
     $('#who').textContent = meta.member ? `Người ghi: ${meta.member.name}` : '';
+    showLife($('#campaign-life'), campaign);
     if (!campaign) return;
     fillUnits($('#f-unit_id'), meta.units || [], defaults.unit_id ?? meta.member?.unit_id);
     $('#category-chips').replaceChildren(
@@ -118,6 +120,7 @@ export function createLogForm(ctx) {
       clear();
     }
     setDisabled(false);
+    showLife($('#campaign-life'), ctx.profile().meta.campaign); // the day may have changed
     $('#log-title').textContent = 'Ghi nhận lượt hỗ trợ';
     $('#log-save').textContent = 'Lưu';
     $('#log-edit-actions').hidden = true;
@@ -200,7 +203,11 @@ export function createLogForm(ctx) {
       ctx.go('#/mine');
       return;
     }
-    await createRecord('assist', data);
+    // A new entry on a day outside the campaign: the member confirms first, and the entry keeps
+    // a mark on this phone (edits keep their day; the server flags it from recorded_at).
+    const outside = await confirmOutside(meta.campaign, confirmDialog);
+    if (outside === false) return;
+    await createRecord('assist', data, outside ? { outside: true } : {});
     clear();
     ctx.afterSave();
     notice(SAVED);

@@ -65,6 +65,9 @@ export function createList(ctx) {
             { class: classes.join(' '), href: `#/entry/${record.id}`, 'data-id': record.id },
             el('span', { class: 'fa-item-head' }, el('strong', { class: 'fa-item-name', text: title }), ...recordBadges(record)),
             ...lines.filter(Boolean).map((line) => el('span', { class: 'fa-item-line', text: line })),
+            record.outside // logged on a day outside the campaign, after the member said so
+              ? el('span', { class: 'fa-item-line fa-outside', text: '⚠ Ghi ngoài thời gian Cuộc thi' })
+              : null,
             el('span', { class: 'fa-item-line muted', text: formatDateTime(record.recorded_at) }),
           ),
         );

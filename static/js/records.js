@@ -31,9 +31,10 @@ export function wire(record) {
   return { id, rev, type, recorded_at, voided: Boolean(voided), data };
 }
 
-/** Save a new record (waiting to be sent). */
-export async function createRecord(type, data) {
+/** Save a new record (waiting to be sent); `local` holds marks kept on the phone only. */
+export async function createRecord(type, data, local = {}) {
   const record = {
+    ...local,
     id: uuid4(),
     rev: 1,
     type,

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from fieldapp import create_app
 from fieldapp.enrol import issue_code
 from fieldapp.extensions import db
 from fieldapp.models import Assist, Device, Difficulty, Unit, User, Ward
+from fieldapp.text import local_today
 from tests.world import add_user, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,6 +142,9 @@ class ServerDb:
         with self.context():
             db.create_all()
             build_world()
+        # The phones log on the day the tests run: the first ward's campaign is running then.
+        today = local_today()
+        self.set_campaign_days(today - timedelta(days=30), today + timedelta(days=30))
 
     @contextmanager
     def context(self) -> Iterator[None]:
@@ -190,6 +195,15 @@ class ServerDb:
     def set_unit_active(self, unit_id: int, active: bool) -> None:
         with self.context():
             db.session.get(Unit, unit_id).active = active
+            db.session.commit()
+
+    def set_campaign_days(self, starts: date, ends: date, due: date | None = None) -> None:
+        """Move the first ward's campaign (its report due two days after it ends by default)."""
+        with self.context():
+            ward = db.session.scalar(sa.select(Ward).where(Ward.code == "TD"))
+            campaign = ward.current_campaign()
+            campaign.starts_on, campaign.ends_on = starts, ends
+            campaign.report_due = due or ends + timedelta(days=2)
             db.session.commit()
 
     def revoke_devices(self, user_id: int) -> None:
