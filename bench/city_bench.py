@@ -1,7 +1,7 @@
 """Benchmark the city: 114 wards, 1,000,000 assists, the Department's roll-up and 200 phones.
 
     createdb -h 127.0.0.1 -U postgres fieldapp_city_bench
-    /work/venv/bin/python bench/city_bench.py \\
+    .venv/bin/python bench/city_bench.py \\
         --database postgresql+psycopg://postgres@127.0.0.1:5432/fieldapp_city_bench
 
 The database named in --database is emptied (drop_all, create_all) first: give it a database

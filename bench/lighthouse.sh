@@ -7,12 +7,15 @@
 #   bench/lighthouse.sh            # work dir /tmp/lh, port 5077
 #   LH_DIR=/tmp/x PORT=5099 bench/lighthouse.sh
 #
-# Needs Node/npm (installs lighthouse@13 into $LH_DIR once), /usr/bin/chromium and /work/venv.
+# Needs Node/npm (installs lighthouse@13 into $LH_DIR once), /usr/bin/chromium and the README's .venv (or VENV=path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+  sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0
+fi
 LH_DIR=${LH_DIR:-/tmp/lh}
 PORT=${PORT:-5077}
-VENV=${VENV:-/work/venv}
+VENV=${VENV:-.venv}
 BASE="http://127.0.0.1:$PORT"
 mkdir -p "$LH_DIR/out"
 

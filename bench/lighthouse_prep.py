@@ -5,12 +5,12 @@ profile's IndexedDB, which Lighthouse then reuses), signs in as the demo officer
 session cookie to <out>/cookie.txt (Chromium drops session cookies when it closes, so
 Lighthouse gets it as a header) and takes 360 × 740 screenshots of the log form and dashboard.
 
-    /work/venv/bin/python bench/lighthouse_prep.py BASE_URL ENROL_URL PROFILE_DIR OUT_DIR
+    .venv/bin/python bench/lighthouse_prep.py BASE_URL ENROL_URL PROFILE_DIR OUT_DIR
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -52,4 +52,10 @@ def main(base: str, enrol_url: str, profile: str, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base_url", help="the running app, e.g. http://127.0.0.1:5077")
+    parser.add_argument("enrol_url", help="a member's one-time enrolment link")
+    parser.add_argument("profile_dir", help="Chromium profile to create (Lighthouse reuses it)")
+    parser.add_argument("out_dir", type=Path, help="where cookie.txt and the screenshots go")
+    args = parser.parse_args()
+    main(args.base_url, args.enrol_url, args.profile_dir, args.out_dir)

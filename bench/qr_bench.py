@@ -1,6 +1,6 @@
 """QR figures: code version and printed module size, image sizes, render time, cache speed-up.
 
-Run: /work/venv/bin/python bench/qr_bench.py
+Run: .venv/bin/python bench/qr_bench.py
 """
 
 from __future__ import annotations
@@ -48,4 +48,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     main()

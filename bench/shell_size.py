@@ -5,7 +5,7 @@ Chromium until the service worker has precached the shell, then loads it again. 
 the response bodies as sent over the wire (gzip where the app compresses), counted from the
 server's access log, so the service worker's own fetches are included.
 
-    /work/venv/bin/python bench/shell_size.py
+    .venv/bin/python bench/shell_size.py
 """
 
 from __future__ import annotations
@@ -86,4 +86,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     main()

@@ -9,6 +9,7 @@ import contextlib
 import random
 import secrets
 import statistics
+import sys
 import time
 import tracemalloc
 import uuid
@@ -17,14 +18,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from flask import Flask
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fieldapp import create_app
-from fieldapp.extensions import db
-from fieldapp.models import Assist
-from fieldapp.text import fold
-from tests.fleet import ROOT, Gunicorn
+import sqlalchemy as sa  # noqa: E402
+from flask import Flask  # noqa: E402
+
+from fieldapp import create_app  # noqa: E402
+from fieldapp.extensions import db  # noqa: E402
+from fieldapp.models import Assist  # noqa: E402
+from fieldapp.text import fold  # noqa: E402
+from tests.fleet import ROOT, Gunicorn  # noqa: E402
 
 FAMILY = [
     "Nguyễn",
@@ -338,3 +341,13 @@ def empty_app(url: str) -> Flask:
         db.drop_all()
         db.create_all()
     return app
+
+
+if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(
+        description=__doc__ + "\nA library: run bench/tally_bench.py, bench/city_bench.py, "
+        "bench/sync_bench.py or bench/export_bench.py, which use it.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args()

@@ -1,8 +1,8 @@
 """Benchmark the tally: dashboard and group head page render times, assists.csv streaming.
 
-    /work/venv/bin/python bench/tally_bench.py                       # SQLite, 200,000 assists
-    /work/venv/bin/python bench/tally_bench.py --database postgresql+psycopg://postgres@127.0.0.1:5432/fieldapp_tally_bench
-    /work/venv/bin/python bench/tally_bench.py --assists 20000 --keep /tmp/demo.sqlite  # demo data
+    .venv/bin/python bench/tally_bench.py                       # SQLite, 200,000 assists
+    .venv/bin/python bench/tally_bench.py --database postgresql+psycopg://postgres@127.0.0.1:5432/fieldapp_tally_bench
+    .venv/bin/python bench/tally_bench.py --assists 20000 --keep /tmp/demo.sqlite  # demo data
 
 Every assist gets its resident_key from the column default (text.resident_key_for), as the
 app's own inserts do. The data are synthetic (names made up from common Vietnamese name

@@ -1,6 +1,6 @@
 """Draw the PWA's PNG icons (192, 512 and a maskable 512) like static/icons/icon.svg.
 
-Run: /work/venv/bin/python tools/make_icons.py   (writes static/icons/*.png)
+Run: .venv/bin/python tools/make_icons.py   (writes static/icons/*.png)
 """
 
 from __future__ import annotations
@@ -64,4 +64,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     main()
