@@ -82,3 +82,25 @@ def test_the_export_benchmark_runs_on_a_small_ward() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert re.search(r"assists\.csv: [0-9,]+ rows", done.stdout), done.stdout
     assert "ward.xlsx (4 sheets" in done.stdout and "openpyxl's write-only mode" in done.stdout
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = sorted(
+    [*ROOT.glob("bench/*.py"), *ROOT.glob("tools/*.py"), ROOT / "bench" / "lighthouse.sh"]
+)
+
+
+def test_every_script_in_bench_and_tools_says_its_usage_and_changes_nothing() -> None:
+    """`--help` answers from the README's virtual environment, with no other path assumed,
+    and does none of the work (no icon rewritten, no server started)."""
+    import subprocess
+    import sys
+
+    assert len(SCRIPTS) >= 10
+    for script in SCRIPTS:
+        command = ["bash", str(script)] if script.suffix == ".sh" else [sys.executable, str(script)]
+        done = subprocess.run(
+            [*command, "--help"], capture_output=True, text=True, timeout=120, cwd=ROOT
+        )
+        assert done.returncode == 0, (script, done.stderr[-500:])
+        assert len(done.stdout.strip().splitlines()) >= 2, script
