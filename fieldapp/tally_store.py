@@ -55,6 +55,7 @@ SCOPES = (WARD, UNIT, CATEGORY, DAY, UNIT_CATEGORY, UNIT_DAY, KIND)
 FOLD_RESIDENTS = 2000  # pending rows folded per transaction
 RECOUNT_AT = 20_000  # more pending rows than this (a bulk load): count the ward afresh
 READ_ROUNDS = 3  # a reader folds at most this many transactions before it shows what is there
+ANALYSE_AT = 10_000  # atoms one recount writes before it takes the planner's statistics
 CHUNK = 500  # rows per IN list or multi-row INSERT
 _FOLDER = threading.Lock()  # one folding thread per process (catch_up_everywhere)
 
@@ -423,6 +424,11 @@ def rebuild(campaign: Campaign, ward_id: int) -> None:
     _insert(TallyFigure, [_figure_row(campaign.id, ward_id, k, d) for k, d in deltas.items()])
     found = [(n, y, len(keys)) for (n, y), keys in names.items() if len(keys) > 1]
     _insert(TallyFigure, [_name_row(campaign.id, ward_id, n, y, r) for n, y, r in sorted(found)])
+    if len(atom_rows) >= ANALYSE_AT and db.session.get_bind().dialect.name == "postgresql":
+        # A recount can fill these tables from nothing; until autovacuum samples them the
+        # planner takes them for empty and every later fold scans them whole (measured at
+        # 200,000 assists: a batch of 50 folded in 1.2-2.8 s instead of 0.14-0.22 s).
+        db.session.execute(sa.text("ANALYZE tally_atoms, tally_figures"))
 
 
 def _counted(campaign: Campaign, ward_id: int, *where: Any) -> Iterator[Atom]:
