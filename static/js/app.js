@@ -7,7 +7,7 @@ import { createList } from './list.js';
 import { restore } from './outbox.js';
 import { askPersistentStorage, registerWorker, setupInstall } from './pwa.js';
 import { changed, clearAll, counts, getMeta, getRecord, onChange, setMeta } from './store.js';
-import { $, $$, confirmDialog, hideNotice, notice, shellVocab } from './ui.js';
+import { $, $$, confirmDialog, followNotice, hideNotice, notice, shellVocab } from './ui.js';
 
 const vocab = shellVocab();
 let meta = {};
@@ -160,17 +160,22 @@ async function start() {
   await renderStatus();
 
   onChange(async () => {
+    followNotice(getRecord); // "Chờ gửi" becomes "Đã gửi" as the server answers
     await reloadMeta();
     await renderStatus();
     if (view === 'mine') await list.render();
     if (!meta.token && view !== 'welcome') await route();
   });
   window.addEventListener('hashchange', () => {
-    hideNotice();
+    hideNotice(location.hash);
     route();
   });
-  window.addEventListener('online', renderStatus);
-  window.addEventListener('offline', renderStatus);
+  for (const event of ['online', 'offline']) {
+    window.addEventListener(event, () => {
+      renderStatus();
+      followNotice(getRecord);
+    });
+  }
   $('#send-now').addEventListener('click', sendNow);
   $('#signout').addEventListener('click', signOut);
 
