@@ -13,10 +13,14 @@ const vocab = shellVocab();
 let meta = {};
 let sender = null;
 let view = 'loading';
+let install = null; // the offer to add the app to the home screen
 
 const ctx = {
   profile: () => ({ meta, vocab }),
-  afterSave: () => sender?.afterSave(),
+  afterSave: () => {
+    install?.offer(); // the form has just been emptied: the offer pushes nothing being typed
+    return sender?.afterSave();
+  },
   go: (hash) => {
     if (location.hash === hash) route();
     else location.hash = hash;
@@ -67,6 +71,7 @@ async function route() {
   } else {
     logForm.showNew();
     show('log');
+    install?.offer();
   }
 }
 
@@ -153,7 +158,7 @@ async function start() {
   if (meta.token) {
     logForm.setup();
     difficultyForm.setup();
-    setupInstall();
+    install = setupInstall({ isBusy: () => logForm.isDirty() });
     askPersistentStorage();
   }
   await route();
