@@ -241,6 +241,13 @@ def test_the_officer_reaches_every_page_and_every_column_at_360_px(demo, handset
     for extra in ("/admin/units/import", "/admin/units/new", "/admin/people/new"):
         page.goto(demo.url + extra)
         check_fits(page, shots, "officer" + extra.replace("/", "-"))
+    # On a laptop the same menu is a plain row: no button, every item shown, none folded.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert page.locator(".menu-button").is_hidden()
+    links = page.locator("#menu a")
+    assert links.count() == 8 and all(links.nth(n).is_visible() for n in range(8))
+    assert len({round(links.nth(n).bounding_box()["y"]) for n in range(8)}) == 1
+    page.set_viewport_size(PHONE)
     # A by-day table opened on the dashboard: it fits or it says that it scrolls.
     page.goto(f"{demo.url}/reports/")
     settle(page)
