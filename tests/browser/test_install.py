@@ -93,3 +93,13 @@ def test_the_void_badge_is_legible_not_struck_through(phone, live, server_db):
     )
     assert set(lines["badge"]) == {"none"} and lines["word"] == "none", lines
     assert lines["name"] == "line-through"  # the entry is struck, its state word is not
+
+    # Opened again, the voided entry's fields are read-only and look it: grey, dashed edges.
+    page.click("#mine-list .fa-item")
+    page.wait_for_selector("#view-log:not([hidden])", timeout=WAIT_MS)
+    look = page.eval_on_selector(
+        "#f-full_name",
+        "el => ({disabled: el.disabled, border: getComputedStyle(el).borderTopStyle,"
+        " background: getComputedStyle(el).backgroundColor})",
+    )
+    assert look == {"disabled": True, "border": "dashed", "background": "rgb(236, 239, 240)"}
