@@ -7,16 +7,20 @@ import { createList } from './list.js';
 import { restore } from './outbox.js';
 import { askPersistentStorage, registerWorker, setupInstall } from './pwa.js';
 import { changed, clearAll, counts, getMeta, getRecord, onChange, setMeta } from './store.js';
-import { $, $$, confirmDialog, hideNotice, notice, shellVocab } from './ui.js';
+import { $, $$, confirmDialog, followNotice, hideNotice, notice, shellVocab } from './ui.js';
 
 const vocab = shellVocab();
 let meta = {};
 let sender = null;
 let view = 'loading';
+let install = null; // the offer to add the app to the home screen
 
 const ctx = {
   profile: () => ({ meta, vocab }),
-  afterSave: () => sender?.afterSave(),
+  afterSave: () => {
+    install?.offer(); // the form has just been emptied: the offer pushes nothing being typed
+    return sender?.afterSave();
+  },
   go: (hash) => {
     if (location.hash === hash) route();
     else location.hash = hash;
@@ -67,6 +71,7 @@ async function route() {
   } else {
     logForm.showNew();
     show('log');
+    install?.offer();
   }
 }
 
@@ -153,24 +158,29 @@ async function start() {
   if (meta.token) {
     logForm.setup();
     difficultyForm.setup();
-    setupInstall();
+    install = setupInstall({ isBusy: () => logForm.isDirty() });
     askPersistentStorage();
   }
   await route();
   await renderStatus();
 
   onChange(async () => {
+    followNotice(getRecord); // "Chờ gửi" becomes "Đã gửi" as the server answers
     await reloadMeta();
     await renderStatus();
     if (view === 'mine') await list.render();
     if (!meta.token && view !== 'welcome') await route();
   });
   window.addEventListener('hashchange', () => {
-    hideNotice();
+    hideNotice(location.hash);
     route();
   });
-  window.addEventListener('online', renderStatus);
-  window.addEventListener('offline', renderStatus);
+  for (const event of ['online', 'offline']) {
+    window.addEventListener(event, () => {
+      renderStatus();
+      followNotice(getRecord);
+    });
+  }
   $('#send-now').addEventListener('click', sendNow);
   $('#signout').addEventListener('click', signOut);
 

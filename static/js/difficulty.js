@@ -1,7 +1,7 @@
 /** The difficulty form "Báo khó khăn, vướng mắc": works offline like the log form. */
-import { fillUnits, SAVED } from './form.js';
+import { fillUnits } from './form.js';
 import { createRecord, reviseRecord } from './records.js';
-import { $, clearErrors, confirmDialog, notice, showErrors } from './ui.js';
+import { $, clearErrors, confirmDialog, hideNotice, recordNotice, showErrors } from './ui.js';
 import { fieldErrors, validateDifficulty } from './validate.js';
 
 /** The difficulty form's controller. ctx: {profile(), afterSave(), go(hash)} */
@@ -88,16 +88,18 @@ export function createDifficultyForm(ctx) {
       { units: meta.units || [], ward: meta.ward, kinds: vocab.difficulty_kinds },
     );
     if (Object.keys(errors).length) {
+      hideNotice(); // an earlier "Đã lưu" must not sit above fresh errors
       showErrors(form, errors, topError);
       return;
     }
-    if (editing) await reviseRecord(editing.id, { data });
-    else await createRecord('difficulty', data);
     const wasEditing = Boolean(editing);
+    const record = editing
+      ? await reviseRecord(editing.id, { data })
+      : await createRecord('difficulty', data);
     editing = null;
     clear();
+    if (record) recordNotice(record, 'saved', wasEditing ? { keepFor: '#/mine' } : {});
     ctx.afterSave();
-    notice(SAVED);
     if (wasEditing) ctx.go('#/mine');
   }
 
@@ -105,11 +107,11 @@ export function createDifficultyForm(ctx) {
     if (!editing) return;
     const yes = await confirmDialog('Hủy báo cáo khó khăn này?', 'Hủy báo cáo này');
     if (!yes) return;
-    await reviseRecord(editing.id, { voided: true });
+    const record = await reviseRecord(editing.id, { voided: true });
     editing = null;
     clear();
+    if (record) recordNotice(record, 'void', { keepFor: '#/mine' });
     ctx.afterSave();
-    notice('Đã hủy báo cáo này. Sẽ tự gửi khi có mạng.');
     ctx.go('#/mine');
   }
 

@@ -1,10 +1,9 @@
 /** The log form "Ghi nhận lượt hỗ trợ": new entries, and corrections and voids of old ones. */
 import { confirmOutside, showLife } from './lifecycle.js';
 import { createRecord, reviseRecord } from './records.js';
-import { $, $$, clearErrors, confirmDialog, el, notice, showErrors } from './ui.js';
+import { $, $$, clearErrors, confirmDialog, el, hideNotice, recordNotice, showErrors } from './ui.js';
 import { fieldErrors, validateAssist } from './validate.js';
 
-export const SAVED = 'Đã lưu. Sẽ tự gửi khi có mạng.';
 export const VOID_QUESTION = 'Hủy lượt hỗ trợ này? Số liệu sẽ không tính lượt này nữa.';
 
 /** Fill a <select> with the ward's units, the member's own first selected. */
@@ -190,27 +189,29 @@ export function createLogForm(ctx) {
       testStep: vocab.test_step,
     });
     if (Object.keys(errors).length) {
+      hideNotice(); // an earlier "Đã lưu" must not sit above fresh errors
       showErrors(form, errors, topError);
       return;
     }
     defaults = { unit_id: data.unit_id, category: data.category };
     if (editing) {
-      await reviseRecord(editing.id, { data });
+      const record = await reviseRecord(editing.id, { data });
       editing = null;
       clear();
+      if (record) recordNotice(record, 'saved', { keepFor: '#/mine' });
       ctx.afterSave();
-      notice(SAVED);
       ctx.go('#/mine');
       return;
     }
     // A new entry on a day outside the campaign: the member confirms first, and the entry keeps
     // a mark on this phone (edits keep their day; the server flags it from recorded_at).
+    hideNotice();
     const outside = await confirmOutside(meta.campaign, confirmDialog);
     if (outside === false) return;
-    await createRecord('assist', data, outside ? { outside: true } : {});
+    const record = await createRecord('assist', data, outside ? { outside: true } : {});
     clear();
+    recordNotice(record); // "Chờ gửi" now; it says "Đã gửi" once the server has it
     ctx.afterSave();
-    notice(SAVED);
     window.scrollTo({ top: 0 });
     form.elements.full_name.focus({ preventScroll: true });
   }
@@ -218,11 +219,11 @@ export function createLogForm(ctx) {
   async function voidEntry() {
     if (!editing) return;
     if (!(await confirmDialog(VOID_QUESTION, 'Hủy lượt này'))) return;
-    await reviseRecord(editing.id, { voided: true });
+    const record = await reviseRecord(editing.id, { voided: true });
     editing = null;
     clear();
+    if (record) recordNotice(record, 'void', { keepFor: '#/mine' });
     ctx.afterSave();
-    notice('Đã hủy lượt này. Sẽ tự gửi khi có mạng.');
     ctx.go('#/mine');
   }
 

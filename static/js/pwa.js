@@ -49,24 +49,36 @@ export function registerWorker({ isBusy = () => false } = {}) {
   });
 }
 
-/** Offer "add to home screen": the browser's prompt, or the steps in words on an iPhone. */
-export function setupInstall() {
+/**
+ * Offer "add to home screen" above the log form: the browser's prompt, or the steps in words
+ * on an iPhone. "Để sau" is remembered on the phone (localStorage) for LATER_MS. isBusy():
+ * someone is typing, so the offer would push the form under their fingers; offer() again
+ * later (the app does after each save and on opening the form).
+ */
+export function setupInstall({ isBusy = () => false } = {}) {
   const box = $('#install');
   const standalone = window.matchMedia('(display-mode: standalone)').matches || navigator.standalone;
-  const later = Number(localStorage.getItem(LATER_KEY) || 0);
-  if (standalone || Date.now() - later < LATER_MS) return;
+  const dismissed = () => Date.now() - Number(localStorage.getItem(LATER_KEY) || 0) < LATER_MS;
+  let possible = false; // the browser can install the app, or it is an iPhone
+  const offer = () => {
+    if (possible && box.hidden && !dismissed() && !isBusy()) box.hidden = false;
+  };
+  if (standalone || dismissed()) return { offer: () => {} };
   let deferred = null;
   window.addEventListener('beforeinstallprompt', (event) => {
     event.preventDefault();
     deferred = event;
     $('#install-yes').hidden = false;
-    box.hidden = false;
+    possible = true;
+    offer();
   });
   window.addEventListener('appinstalled', () => {
+    possible = false;
     box.hidden = true;
   });
   $('#install-yes').addEventListener('click', async () => {
     box.hidden = true;
+    possible = false;
     if (!deferred) return;
     deferred.prompt();
     await deferred.userChoice.catch(() => null);
@@ -80,8 +92,10 @@ export function setupInstall() {
   const ios = /iPhone|iPad|iPod/u.test(ua) || (/Macintosh/u.test(ua) && navigator.maxTouchPoints > 1);
   if (ios) {
     $('#install-ios').hidden = false;
-    box.hidden = false;
+    possible = true;
+    offer();
   }
+  return { offer };
 }
 
 /** Ask the browser not to evict our data under storage pressure. */

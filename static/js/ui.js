@@ -58,21 +58,68 @@ export function recordBadges(record) {
 }
 
 let noticeTimer = null;
+let followed = null; // the record the notice speaks of ({id, action}), while it is shown
 
-/** Show a short message at the top of the screen. */
-export function notice(text, kind = 'ok') {
+/**
+ * Show a short message at the top of the screen. keepFor: a view's hash the message is for
+ * (a correction saved on the form is told about on "Của tôi"), so going there keeps it.
+ */
+export function notice(text, kind = 'ok', { keepFor = '' } = {}) {
   const box = $('#notice');
+  followed = null;
   box.textContent = text;
   box.className = `fa-notice fa-notice-${kind}`;
+  box.dataset.keepFor = keepFor;
   box.hidden = false;
   clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => {
-    box.hidden = true;
-  }, 10000);
+  noticeTimer = setTimeout(hideNotice, 10000);
 }
 
-export function hideNotice() {
-  $('#notice').hidden = true;
+/** Clear the notice (the next action makes it old), unless it was meant for `hash`. */
+export function hideNotice(hash = null) {
+  const box = $('#notice');
+  if (hash && box.dataset.keepFor === hash) {
+    box.dataset.keepFor = '';
+    return;
+  }
+  box.hidden = true;
+  followed = null;
+}
+
+/** What a notice says of a record just saved or voided: where it really stands. */
+export function savedWords(record, action = 'saved', online = navigator.onLine) {
+  let done = 'Đã lưu';
+  if (action === 'void') done = record.type === 'difficulty' ? 'Đã hủy báo cáo này' : 'Đã hủy lượt này';
+  if (record.state === 'sent') {
+    return { text: action === 'void' ? `${done} · Đã gửi.` : 'Đã gửi.', kind: 'ok' };
+  }
+  if (record.state === 'invalid') {
+    return { text: `${done} · Cần sửa: mở lượt này trong “Của tôi” để sửa.`, kind: 'bad' };
+  }
+  const later = online ? '' : ' Máy sẽ tự gửi khi có mạng.';
+  return { text: `${done} · Chờ gửi.${later}`, kind: 'warn' };
+}
+
+/** The notice after a save or a void; it follows the record (Chờ gửi, then Đã gửi). */
+export function recordNotice(record, action = 'saved', options = {}) {
+  const { text, kind } = savedWords(record, action);
+  notice(text, kind, options);
+  followed = { id: record.id, rev: record.rev, action };
+}
+
+/** On every change of the records or the network: say the followed record's new state. */
+export async function followNotice(getRecord) {
+  const box = $('#notice');
+  const now = followed;
+  if (!now || box.hidden) return;
+  const record = await getRecord(now.id);
+  if (!record || followed !== now || record.rev !== now.rev) return;
+  const { text, kind } = savedWords(record, now.action);
+  if (box.textContent === text) return;
+  box.textContent = text;
+  box.className = `fa-notice fa-notice-${kind}`;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(hideNotice, 10000);
 }
 
 /** Ask yes or no in a large dialog; resolves to true for yes. */
