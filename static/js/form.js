@@ -83,10 +83,16 @@ export function createLogForm(ctx) {
     };
   }
 
-  /** Empty the form for the next resident; the unit and category stay as they were. */
+  /** Empty the form for the next resident; the unit and category stay as they were. The
+   * choices are kept as built (no rebuild: this runs between the save and "Chờ gửi"). */
   function clear() {
     form.reset();
-    setup();
+    const { meta } = ctx.profile();
+    const unit = $('#f-unit_id');
+    const wanted = String(defaults.unit_id ?? meta.member?.unit_id ?? '');
+    if ([...unit.options].some((o) => o.value === wanted)) unit.value = wanted;
+    if (defaults.category) check('category', defaults.category);
+    syncAttempts();
     form.elements.attempts.value = '1';
     lastGender = '';
     dirty = false;
@@ -198,21 +204,22 @@ export function createLogForm(ctx) {
       await reviseRecord(editing.id, { data });
       editing = null;
       clear();
-      ctx.afterSave();
       notice(SAVED);
       ctx.go('#/mine');
+      ctx.afterSave();
       return;
     }
     // A new entry on a day outside the campaign: the member confirms first, and the entry keeps
     // a mark on this phone (edits keep their day; the server flags it from recorded_at).
     const outside = await confirmOutside(meta.campaign, confirmDialog);
     if (outside === false) return;
+    // Stored (transaction complete) and the bar already says "chờ gửi" when this returns.
     await createRecord('assist', data, outside ? { outside: true } : {});
     clear();
-    ctx.afterSave();
     notice(SAVED);
     window.scrollTo({ top: 0 });
     form.elements.full_name.focus({ preventScroll: true });
+    ctx.afterSave(); // sends after the next frame
   }
 
   async function voidEntry() {
