@@ -76,6 +76,9 @@ def register_blueprints(app: Flask) -> None:
     from . import privacy_views
 
     app.register_blueprint(privacy_views.bp)  # erasure screens, flask purge/backup
+    from . import roster_views
+
+    app.register_blueprint(roster_views.bp)  # the officer's roster import
     from . import city, city_reports
 
     app.register_blueprint(city.bp)  # the city administrator's wards and campaigns

@@ -264,6 +264,10 @@ class UnitImportForm(FlaskForm):
     file = FileField("Tệp CSV")
 
 
+class RosterImportForm(FlaskForm):
+    file = FileField("Tệp CSV hoặc Excel (.xlsx)")
+
+
 class PersonForm(FlaskForm):
     username = StringField(
         "Tên đăng nhập",

@@ -29,6 +29,8 @@ PREVIEW_LINES = 10
 PENDING_SALT = "participants-upload"
 PENDING_SECONDS = 3600  # a preview left open longer is uploaded again
 
+MSG_EXTENSION = "Tệp phải có đuôi .csv hoặc .xlsx."
+MSG_UNREADABLE = "Không đọc được tệp. Hãy lưu lại dạng CSV (UTF-8) hoặc Excel .xlsx."
 MSG_NO_NAME = (
     "Tệp thiếu cột “Họ và tên”. Dòng đầu của tệp cần là tiêu đề các cột: Họ và tên, "
     "Lớp (hoặc Phòng ban), Đối tượng."
@@ -91,18 +93,28 @@ def parse(filename: str, data: bytes, kind_required: bool = False) -> ParsedList
 
     `kind_required` (a school's list): the file must have a header with the kind column.
     """
+    lines = read_rows(filename, data)
+    if isinstance(lines, str):
+        return ParsedList(errors=[lines])
+    return parse_lines(lines, kind_required)
+
+
+def read_rows(filename: str, data: bytes) -> list[tuple[int, list[str]]] | str:
+    """The numbered rows of cells of an uploaded CSV or XLSX (by its name), or why not.
+
+    Shared by every upload of people (this list, the ward's roster): CSV in UTF-8 with or
+    without BOM (else Windows-1258), comma, semicolon or tab; an XLSX's first sheet.
+    """
     name = filename.lower()
     if name.endswith(".xlsx"):
         lines = _xlsx_lines(data)
     elif name.endswith(".csv") or name.endswith(".txt"):
         lines = _csv_lines(data)
     else:
-        return ParsedList(errors=["Tệp phải có đuôi .csv hoặc .xlsx."])
+        return MSG_EXTENSION
     if lines is None:
-        return ParsedList(
-            errors=["Không đọc được tệp. Hãy lưu lại dạng CSV (UTF-8) hoặc Excel .xlsx."]
-        )
-    return parse_lines(lines, kind_required)
+        return MSG_UNREADABLE
+    return lines
 
 
 def parse_lines(lines: list[tuple[int, list[str]]], kind_required: bool = False) -> ParsedList:

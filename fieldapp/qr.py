@@ -40,6 +40,7 @@ QUIET_ZONE = 4
 MAX_DATA = 1000  # characters; a longer "link" is not something a phone should open
 PNG_BOX = 10  # pixels per module: a version-4 code is 410 px, sharp on a social network
 CACHE_SIZE = 32
+SHEET_PEOPLE_MAX = 2000  # people on one print of several units' sheets (a roster's size)
 CODES_SHOWN = 20  # a person's latest codes on the officer's screen
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
@@ -47,6 +48,7 @@ ERRORS = {
     "disabled": "Tài khoản này đang bị khóa: hãy mở lại tài khoản trước khi cấp mã QR.",
     "role": "Chỉ cấp mã QR cho Thành viên Tổ CNSCĐ và Tổ trưởng.",
     "no_members": "Đơn vị này chưa có thành viên hay tổ trưởng nào đang hoạt động.",
+    "no_new_members": "Không có thành viên hay tổ trưởng nào đang hoạt động để in phiếu.",
     "base_url": "Địa chỉ phải bắt đầu bằng http:// hoặc https://, ví dụ https://so.phuong.vn",
 }
 
@@ -236,6 +238,33 @@ def issue_for_unit(unit: Unit, by: User, hours: int | None = None) -> list[Issue
     )
     db.session.flush()
     return issued
+
+
+def issue_for_people(
+    people: list[User], by: User, hours: int | None = None
+) -> list[tuple[Unit, list[Issued]]]:
+    """Fresh codes for the active members and group heads among `people`, grouped by unit in
+    the dashboard's order (one printed sheet each); others are left out."""
+    groups: dict[int, list[User]] = {}
+    for person in people:
+        if person.active and person.role in FIELD_ROLES and person.unit is not None:
+            groups.setdefault(person.unit_id, []).append(person)
+    if not groups:
+        raise QrError("no_new_members")
+    units = sorted((group[0].unit for group in groups.values()), key=tally.unit_key)
+    sheets = []
+    for unit in units:
+        members = sorted(
+            groups[unit.id],
+            key=lambda u: (u.role != "group_head", tally.natural_key(u.full_name), u.id),
+        )
+        issued = [issue_for_person(person, by, hours=hours) for person in members]
+        audit.record(
+            "enrol_sheet_issued", unit, ward_id=unit.ward_id, actor_id=by.id, codes=len(issued)
+        )
+        sheets.append((unit, issued))
+    db.session.flush()
+    return sheets
 
 
 # ---------------------------------------------------------------- what the officer sees

@@ -167,11 +167,37 @@ def sheet(unit_id: int) -> Any:
         flash(f"{unit.name}: {error.message}", "error")
         return redirect(url_for("qr.index"))
     db.session.commit()
-    cards = [
+    return render_template("qr/sheet.html", sheets=[(unit, _cards(issued))], ward=unit.ward)
+
+
+def _cards(issued: list[qr.Issued]) -> list[tuple[qr.Issued, Any]]:
+    return [
         (item, qr.svg_inline(item.url, f"Mã QR đăng ký thiết bị cho {item.person.full_name}"))
         for item in issued
     ]
-    return render_template("qr/sheet.html", unit=unit, ward=unit.ward, cards=cards)
+
+
+@bp.post("/people/sheets")
+@role_required("officer")
+def people_sheets() -> Any:
+    """Fresh codes for the given people (the ones a roster import just added), a sheet per unit."""
+    if not SheetForm().validate_on_submit():
+        flash("Phiên làm việc đã hết hạn. Vui lòng bấm “In phiếu mã QR” lại.", "error")
+        return redirect(url_for("qr.index"))
+    ids = [int(v) for v in request.form.getlist("person")[: qr.SHEET_PEOPLE_MAX] if v.isdigit()]
+    people = db.session.scalars(visible(User).where(User.id.in_(ids or [0]))).all()
+    try:
+        sheets = qr.issue_for_people(list(people), current_user)
+    except qr.QrError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("qr.index"))
+    db.session.commit()
+    return render_template(
+        "qr/sheet.html",
+        sheets=[(unit, _cards(issued)) for unit, issued in sheets],
+        ward=current_user.ward,
+    )
 
 
 @bp.get("/poster/<int:unit_id>")

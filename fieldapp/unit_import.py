@@ -135,6 +135,26 @@ def header_key(cell: str) -> str:
     return " ".join(fold(cell).replace("_", " ").split())
 
 
+def header_columns(header: list[str], headers: dict[str, str]) -> dict[str, int]:
+    """column name -> index, from a header row read through `headers` (the first cell wins)."""
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        column = headers.get(header_key(cell))
+        if column and column not in columns:
+            columns[column] = index
+    return columns
+
+
+def missing_columns(
+    columns: dict[str, int], required: list[tuple[str, str]], example: str, line: int = 1
+) -> str | None:
+    """The message for required columns a header lacks (None when it has them all)."""
+    missing = [label for key, label in required if key not in columns]
+    if not missing:
+        return None
+    return f"Dòng {line}: thiếu cột " + ", ".join(missing) + f". Dòng đầu tiên phải là: {example}"
+
+
 def read_csv(
     data: bytes, headers: dict[str, str], required: list[tuple[str, str]], example: str
 ) -> CsvTable:
@@ -160,15 +180,10 @@ def read_csv(
     except csv.Error:
         table.errors.append("Dòng 1: không đọc được dòng tiêu đề.")
         return table
-    for index, cell in enumerate(header):
-        column = headers.get(header_key(cell))
-        if column and column not in table.columns:
-            table.columns[column] = index
-    missing = [label for key, label in required if key not in table.columns]
+    table.columns = header_columns(header, headers)
+    missing = missing_columns(table.columns, required, example)
     if missing:
-        table.errors.append(
-            "Dòng 1: thiếu cột " + ", ".join(missing) + f". Dòng đầu tiên phải là: {example}"
-        )
+        table.errors.append(missing)
         return table
     try:
         for cells in reader:

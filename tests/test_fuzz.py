@@ -18,8 +18,9 @@ from hypothesis.errors import Unsatisfiable
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from fieldapp import participants, sync, unit_import
+from fieldapp import participants, roster, sync, unit_import
 from fieldapp.extensions import db
+from fieldapp.forms import USERNAME
 from fieldapp.models import Assist, AuditEvent, Difficulty, Participant, Target, Unit
 from fieldapp.text import local_today
 from fieldapp.vocab import UNIT_KINDS
@@ -283,11 +284,13 @@ PEOPLE_FILE_ERRORS = {
     "Không đọc được tệp. Hãy lưu lại dạng CSV (UTF-8) hoặc Excel .xlsx.",
     "Tệp có quá nhiều dòng (tối đa 20.000 dòng).",
 }
+ROSTER_FILE_ERRORS = {"Tệp trống.", roster.MSG_NO_LINES, roster.MSG_TOO_LONG}
 
 cell_text = st.one_of(
     nasty_text,
     st.sampled_from(
         ["Khu dân cư số 9", "Khu dân cư", "Cơ quan", "Trường học", "Đoàn thể", "tdp", "1.200"]
+        + ["Khu dân cư số 1", "Trạm Y tế phường", "Tổ trưởng", "Người báo cáo", "0912345678"]
     ),
     st.sampled_from(["120", "-5", "1e3", "99999999999", "12,5", "chín", " 45 ", "=1+1", ""]),
     long_text,
@@ -338,6 +341,25 @@ def test_unit_csv_parse_never_raises_and_reports_per_line(data):
         assert 1 <= len(row.name) <= unit_import.NAME_MAX and row.kind in UNIT_KINDS
         assert not CONTROL.search(row.name)
         assert row.target is None or 0 <= row.target <= unit_import.TARGET_MAX
+
+
+@settings(
+    FUZZ, suppress_health_check=[*FUZZ.suppress_health_check, HealthCheck.function_scoped_fixture]
+)
+@given(data=csv_bytes(["Họ và tên", "Số điện thoại", "Đơn vị", "Vai trò"]))
+def test_roster_csv_parse_never_raises_and_is_all_or_nothing(world, data):
+    result = roster.parse("danh-sach.csv", data, world.ward)
+    assert_vietnamese_messages(result.errors, PEOPLE_FILE_ERRORS | ROSTER_FILE_ERRORS)
+    assert result.ok or result.errors
+    assert not (result.errors and result.rows)  # all or nothing
+    for row in result.rows:
+        assert 1 <= len(row.full_name) <= roster.NAME_MAX and not CONTROL.search(row.full_name)
+        assert row.unit.ward_id == world.ward.id and row.role in (
+            "member",
+            "group_head",
+            "reporter",
+        )
+        assert USERNAME.match(row.username)
 
 
 @FUZZ

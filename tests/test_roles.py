@@ -113,6 +113,9 @@ TABLE: list[Case] = [
     Case("POST", "/admin/units/{unit}", officer(ALLOWED, row=True)),
     Case("GET", "/admin/people", officer()),
     Case("GET", "/admin/people/new", officer()),
+    Case("GET", "/admin/people/import", officer()),  # the roster (tests/test_people_import.py)
+    Case("POST", "/admin/people/import", officer()),  # no file: said so, nothing changes
+    Case("GET", "/admin/people/sample.csv", officer()),
     Case("POST", "/admin/people/new", officer()),
     Case("GET", "/admin/people/{person}", officer(row=True)),
     Case("POST", "/admin/people/{person}", officer(ALLOWED, row=True)),
@@ -143,6 +146,7 @@ TABLE: list[Case] = [
     Case("GET", "/qr/", allow("officer", "group_head", "reporter", ok=200)),
     Case("POST", "/qr/people/{person}/issue", officer(row=True)),
     Case("POST", "/qr/units/{unit}/sheet", officer(row=True)),
+    Case("POST", "/qr/people/sheets", officer(302)),  # nobody named: back to /qr/ with a word
     Case("POST", "/qr/codes/{code}/cancel", officer(302, row=True)),  # an unused code
     Case(
         "GET",

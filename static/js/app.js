@@ -7,7 +7,7 @@ import { createList } from './list.js';
 import { restore } from './outbox.js';
 import { askPersistentStorage, registerWorker, setupInstall } from './pwa.js';
 import { changed, clearAll, counts, getMeta, getRecord, onChange, setMeta } from './store.js';
-import { $, $$, confirmDialog, followNotice, hideNotice, notice, shellVocab } from './ui.js';
+import { $, $$, afterPaint, confirmDialog, followNotice, hideNotice, notice, shellVocab } from './ui.js';
 
 const vocab = shellVocab();
 let meta = {};
@@ -19,7 +19,8 @@ const ctx = {
   profile: () => ({ meta, vocab }),
   afterSave: () => {
     install?.offer(); // the form has just been emptied: the offer pushes nothing being typed
-    return sender?.afterSave();
+    // The send starts once the screen shows the saved entry: it never delays "Chờ gửi".
+    afterPaint(() => sender?.afterSave());
   },
   go: (hash) => {
     if (location.hash === hash) route();
@@ -63,7 +64,7 @@ async function route() {
     return;
   }
   if (hash === '#/mine') {
-    await list.render();
+    await list.show();
     show('mine');
   } else if (hash === '#/difficulty') {
     difficultyForm.showNew();
@@ -86,7 +87,11 @@ async function renderStatus() {
     $('#revoked').hidden = true;
     return;
   }
-  const { waiting, invalid } = await counts();
+  showQueue(await counts());
+}
+
+/** The bar's queue line and buttons, from counts of what waits and what needs fixing. */
+function showQueue({ waiting, invalid }) {
   const parts = [waiting ? `${waiting} lượt chờ gửi` : 'Đã gửi hết'];
   if (invalid) parts.push(`${invalid} lượt cần sửa`);
   $('#wait').textContent = parts.join(' · ');
@@ -109,6 +114,7 @@ async function refreshProfile() {
     if (!member) return;
     await setMeta({ member, campaign, units, ward });
     await reloadMeta();
+    list.forget(); // its labels may have changed: drawn afresh when next shown
     // Rebuild the forms' choices, but never under someone's fingers or over an open entry.
     const editing = location.hash.startsWith('#/entry/');
     if (!logForm.isDirty() && !editing) logForm.setup();
@@ -164,10 +170,23 @@ async function start() {
   await route();
   await renderStatus();
 
-  onChange(async () => {
+  onChange(async (detail) => {
     followNotice(getRecord); // "Chờ gửi" becomes "Đã gửi" as the server answers
+    if (detail?.counts) {
+      // This tab's save: the bar and the list in place, from the save's own transaction.
+      showQueue(detail.counts);
+      list.update(detail.records);
+      return;
+    }
+    if (detail?.records) {
+      // Answers to a send: the records' lines in place, the bar counted afresh.
+      list.update(detail.records);
+      await renderStatus();
+      return;
+    }
     await reloadMeta();
     await renderStatus();
+    list.forget();
     if (view === 'mine') await list.render();
     if (!meta.token && view !== 'welcome') await route();
   });

@@ -82,10 +82,16 @@ export function createLogForm(ctx) {
     };
   }
 
-  /** Empty the form for the next resident; the unit and category stay as they were. */
+  /** Empty the form for the next resident; the unit and category stay as they were. The
+   * choices are kept as built (no rebuild: this runs between the save and "Chờ gửi"). */
   function clear() {
     form.reset();
-    setup();
+    const { meta } = ctx.profile();
+    const unit = $('#f-unit_id');
+    const wanted = String(defaults.unit_id ?? meta.member?.unit_id ?? '');
+    if ([...unit.options].some((o) => o.value === wanted)) unit.value = wanted;
+    if (defaults.category) check('category', defaults.category);
+    syncAttempts();
     form.elements.attempts.value = '1';
     lastGender = '';
     dirty = false;
@@ -199,8 +205,8 @@ export function createLogForm(ctx) {
       editing = null;
       clear();
       if (record) recordNotice(record, 'saved', { keepFor: '#/mine' });
-      ctx.afterSave();
       ctx.go('#/mine');
+      ctx.afterSave();
       return;
     }
     // A new entry on a day outside the campaign: the member confirms first, and the entry keeps
@@ -208,12 +214,13 @@ export function createLogForm(ctx) {
     hideNotice();
     const outside = await confirmOutside(meta.campaign, confirmDialog);
     if (outside === false) return;
+    // Stored (transaction complete) and the bar already says "chờ gửi" when this returns.
     const record = await createRecord('assist', data, outside ? { outside: true } : {});
     clear();
     recordNotice(record); // "Chờ gửi" now; it says "Đã gửi" once the server has it
-    ctx.afterSave();
     window.scrollTo({ top: 0 });
     form.elements.full_name.focus({ preventScroll: true });
+    ctx.afterSave(); // sends after the next frame
   }
 
   async function voidEntry() {

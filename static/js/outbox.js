@@ -12,10 +12,12 @@ const LOCK = 'fieldapp-sync';
 
 const DONE = new Set(['stored', 'unchanged']);
 
-/** Apply the server's per-record results; returns the ids the server holds newer copies of. */
+/** Apply the server's per-record results; resolves to {stale: the ids the server holds newer
+ * copies of, updated: the records whose state changed}. */
 export function applyResults(results) {
   return updateRecords(async (store) => {
     const stale = [];
+    const updated = [];
     for (const result of results) {
       if (!result || typeof result.id !== 'string') continue;
       const record = await store.get(result.id);
@@ -39,8 +41,9 @@ export function applyResults(results) {
         continue; // an answer we do not know: keep the record waiting
       }
       await store.put(record);
+      updated.push(record);
     }
-    return stale;
+    return { stale, updated };
   });
 }
 
@@ -112,9 +115,9 @@ async function flushOnce() {
       return { status: 'retry', retryAfter: error.retryAfter || 0, kind: error.kind };
     }
     batch.forEach((r) => tried.add(`${r.id}:${r.rev}`));
-    const stale = await applyResults(results);
+    const { stale, updated } = await applyResults(results);
     sent += batch.length;
-    changed();
+    changed({ records: updated }); // "Của tôi" changes these lines in place
     if (stale.length) {
       try {
         await takeServerCopies(meta.token, { only: stale, keepNewerLocal: false });

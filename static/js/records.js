@@ -1,5 +1,5 @@
 /** The life of a record on the phone: born with a UUID at rev 1, edited or voided as rev + 1. */
-import { changed, updateRecords } from './store.js';
+import { changed, updateAndCount } from './store.js';
 
 /** A random UUID v4 (crypto.randomUUID where there is one). */
 export function uuid4() {
@@ -46,14 +46,16 @@ export async function createRecord(type, data, local = {}) {
     sent_rev: 0,
     saved_at: Date.now(),
   };
-  await updateRecords((store) => store.put(record));
-  changed();
+  // One transaction stores the entry and counts what waits; only once it is complete does
+  // the screen say "Chờ gửi" (changed() updates it in place from these counts).
+  const { counts } = await updateAndCount((store) => store.put(record));
+  changed({ records: [record], counts });
   return record;
 }
 
 /** Save a correction (new data) or a void of a record as its next revision. */
 export async function reviseRecord(id, { data, voided } = {}) {
-  const record = await updateRecords(async (store) => {
+  const { result: record, counts } = await updateAndCount(async (store) => {
     const current = await store.get(id);
     if (!current) return null;
     const next = {
@@ -68,6 +70,6 @@ export async function reviseRecord(id, { data, voided } = {}) {
     await store.put(next);
     return next;
   });
-  changed();
+  changed(record ? { records: [record], counts } : null);
   return record;
 }

@@ -61,9 +61,13 @@ export function onChange(fn) {
   listeners.add(fn);
 }
 
-/** Tell everyone that records or meta changed. */
-export function changed() {
-  listeners.forEach((fn) => fn());
+/**
+ * Tell everyone that records or meta changed. `detail` (this tab only) may say what changed:
+ * {records: the records just saved, counts: {waiting, invalid} read in the same transaction},
+ * so the screen is updated in place with no further read; other tabs read afresh.
+ */
+export function changed(detail = null) {
+  listeners.forEach((fn) => fn(detail));
   channel?.postMessage({ type: 'changed' });
 }
 
@@ -123,6 +127,22 @@ export function counts() {
     const index = tx.store.index('state');
     const [waiting, invalid] = await Promise.all([index.count('waiting'), index.count('invalid')]);
     return { waiting, invalid };
+  });
+}
+
+/**
+ * A save's one transaction: fn(store) gets and puts, then the same transaction counts what
+ * waits and needs fixing. Resolves once the transaction is complete (the entry is on disk),
+ * to {result, counts: {waiting, invalid}}.
+ */
+export function updateAndCount(fn) {
+  return withDb(async (database) => {
+    const tx = database.transaction('records', 'readwrite');
+    const result = await fn(tx.store);
+    const index = tx.store.index('state');
+    const [waiting, invalid] = await Promise.all([index.count('waiting'), index.count('invalid')]);
+    await tx.done;
+    return { result, counts: { waiting, invalid } };
   });
 }
 

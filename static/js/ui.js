@@ -57,6 +57,21 @@ export function recordBadges(record) {
   return out;
 }
 
+/**
+ * Run fn once the screen has changed: after the next frame (rAF, then a task), or after 100 ms
+ * where no frame comes (a hidden tab). For work that must not delay what the member sees.
+ */
+export function afterPaint(fn) {
+  let done = false;
+  const run = () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+  requestAnimationFrame(() => setTimeout(run, 0));
+  setTimeout(run, 100);
+}
+
 let noticeTimer = null;
 let followed = null; // the record the notice speaks of ({id, action}), while it is shown
 
