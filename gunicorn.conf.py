@@ -1,13 +1,16 @@
 """gunicorn settings for a city deployment: `gunicorn -c gunicorn.conf.py 'app:app'`.
 
 Every value can still be overridden on the command line (`--workers 1`, `--bind ...`).
-The environment variables read here are documented in docs/notes/ops.md.
+The environment variables read here are documented in the README ("Running for a city").
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from typing import Any
 
 # Where to listen: behind nginx on the same host, a loopback port.
@@ -60,6 +63,15 @@ else:
 # setting still stops the whole server: a worker that fails to boot halts gunicorn.
 preload_app = False
 
+# Not reuse_port: with SO_REUSEPORT a new master could bind beside orphaned workers of a
+# killed one, and the kernel would then hand part of the new connections to the orphans'
+# socket, which nobody serves any more. The port is freed instead (post_fork below, and
+# KillMode=control-group in deploy/fieldapp.service).
+reuse_port = False
+
+# prctl(2) option: the signal a process gets when the thread that forked it dies.
+PR_SET_PDEATHSIG = 1
+
 
 def on_starting(server: Any) -> None:
     """Tell the app how many workers and threads will run (after the command line was applied).
@@ -70,3 +82,45 @@ def on_starting(server: Any) -> None:
     """
     os.environ["FIELDAPP_WORKERS"] = str(server.cfg.workers)
     os.environ["FIELDAPP_THREADS"] = str(server.cfg.threads)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Workers die with their master (Linux): the kernel SIGKILLs them the moment it dies.
+
+    A gthread worker notices a new parent only after its poll (up to 1 s), then finishes its
+    requests for up to graceful_timeout while still holding the listening socket: after a
+    SIGKILL of the master, orphaned workers kept the port for about 20 s and a restart failed
+    with "Address already in use". A dead master is a crash anyway (the phones resend what got
+    no answer); orderly stops and reloads (SIGTERM, SIGHUP) go through the master, which
+    outlives its workers, so they are never cut by this. FIELDAPP_DIE_WITH_MASTER=0 turns it
+    off (tests/test_deploy.py shows the unit's KillMode=control-group alone frees the port).
+    """
+    if os.environ.get("FIELDAPP_DIE_WITH_MASTER", "1") == "0" or not sys.platform.startswith(
+        "linux"
+    ):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        server.log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %s", ctypes.get_errno())
+        return
+    if os.getppid() != server.pid:  # the master died between fork() and prctl()
+        os._exit(1)
+
+
+def post_worker_init(worker: Any) -> None:
+    """A SIGTERM that finds the master dead ends the worker at once.
+
+    After a crash of the master, systemd sends SIGTERM to what is left in the unit
+    (KillMode=control-group) and waits TimeoutStopSec before SIGKILL. gunicorn's own handler
+    would finish in-flight requests first, and one stalled upload would hold the port that
+    long. With a live master, SIGTERM keeps its graceful meaning.
+    """
+    graceful = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        if os.getppid() != worker.ppid:
+            os._exit(0)
+        graceful(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.siginterrupt(signal.SIGTERM, False)

@@ -380,7 +380,6 @@ def _person(
         "phone": None,
         "password_hash": pw,
         "active": True,
-        "session_version": 1,
         "created_at": START,
     }
 

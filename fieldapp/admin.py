@@ -22,7 +22,7 @@ from flask import (
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from . import audit, enrol, tally, tally_store, unit_import
+from . import audit, enrol, sessions, tally, tally_store, unit_import
 from .extensions import db
 from .forms import (
     CampaignForm,
@@ -295,9 +295,9 @@ def set_active(user: User, active: bool, by: User) -> int:
     if user.active == active:
         return 0
     user.active = active
-    revoked = 0
+    revoked = ended = 0
     if not active:
-        user.session_version += 1  # open sessions end at their next request
+        ended = sessions.end_all(user)  # open sessions end: their next request signs in again
         for device in db.session.scalars(
             sa.select(Device).where(Device.user_id == user.id, Device.revoked_at.is_(None))
         ):
@@ -308,6 +308,7 @@ def set_active(user: User, active: bool, by: User) -> int:
         user,
         ward_id=user.ward_id,
         devices_revoked=revoked,
+        sessions_ended=ended,
     )
     return revoked
 
@@ -315,8 +316,15 @@ def set_active(user: User, active: bool, by: User) -> int:
 def reset_password(user: User, password: str) -> None:
     """Set a new password and end every open session of the account."""
     user.set_password(password)
-    user.session_version += 1
-    audit.record("password_reset", user, ward_id=user.ward_id)
+    ended = sessions.end_all(user)
+    audit.record("password_reset", user, ward_id=user.ward_id, sessions_ended=ended)
+
+
+def end_sessions(user: User) -> int:
+    """End every session of the account (a lost phone, a shared computer); returns how many."""
+    ended = sessions.end_all(user)
+    audit.record("sessions_ended", user, ward_id=user.ward_id, sessions_ended=ended)
+    return ended
 
 
 # ---------------------------------------------------------------- helpers for views
@@ -784,6 +792,7 @@ def _person_form(person: User | None) -> Any:
         devices=devices,
         reset_form=PasswordResetForm(formdata=None),
         confirm_form=ConfirmForm(),
+        open_sessions=sessions.open_count(person) if person else 0,
     )
 
 
@@ -816,7 +825,24 @@ def person_password(user_id: int) -> Any:
         devices=_devices_of([person.id]).get(person.id, []),
         reset_form=form,
         confirm_form=ConfirmForm(),
+        open_sessions=sessions.open_count(person),
     )
+
+
+@bp.post("/people/<int:user_id>/sessions/end")
+@role_required("officer")
+def person_end_sessions(user_id: int) -> Any:
+    """End every signed-in session of the account; it signs in again with its password."""
+    person = get_visible_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    ended = end_sessions(person)
+    db.session.commit()
+    if person.id == current_user.id:
+        flash("Đã kết thúc mọi phiên đăng nhập của bạn. Vui lòng đăng nhập lại.", "success")
+        return redirect(url_for("auth.login"))
+    flash(f"Đã kết thúc {ended} phiên đăng nhập của {person.username}.", "success")
+    return redirect(url_for("admin.person_edit", user_id=person.id))
 
 
 @bp.post("/people/<int:user_id>/disable")

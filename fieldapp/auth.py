@@ -21,7 +21,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from . import audit
+from . import audit, sessions
 from .extensions import db, limiter
 from .models import User
 from .text import utcnow
@@ -75,7 +75,11 @@ def login() -> Any:
             db.session.commit()
             form.password.errors.append(GENERIC_ERROR)
         else:
-            session.clear()  # a fresh session at sign-in
+            # A fresh session at sign-in: the one this browser had before ends for good.
+            sessions.end(session.get("_user_id"))
+            sessions.purge_expired()
+            session.clear()
+            sessions.start(user)
             login_user(user)
             user.last_login_at = utcnow()
             audit.record("login", user)
@@ -90,7 +94,10 @@ def login() -> Any:
 @bp.post("/logout")
 @login_required
 def logout() -> Any:
-    audit.record("logout", current_user._get_current_object())
+    """End this session on the server: a copy of the cookie opens nothing afterwards."""
+    user = current_user._get_current_object()
+    audit.record("logout", user)
+    sessions.end(user.session_token)
     db.session.commit()
     logout_user()
     session.clear()

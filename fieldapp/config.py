@@ -21,6 +21,8 @@ ENV_KEYS = (
     "FIELDAPP_WORKERS",
     "FIELDAPP_THREADS",
     "FIELDAPP_SYNC_SLOTS",
+    "FIELDAPP_SESSION_IDLE_HOURS",
+    "FIELDAPP_SESSION_MAX_DAYS",
 )
 
 INSECURE_KEYS = {"", "dev", "changeme", "secret", "change-me"}
@@ -59,6 +61,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "FIELDAPP_SYNC_MAX_BYTES": 512 * 1024,
         "FIELDAPP_SYNC_RATE": "120 per minute",
         "FIELDAPP_LOGIN_RATE": "10 per minute",
+        # A signed-in session ends after this long without a request, and this long after
+        # sign-in whatever happens (sessions.py); the server's record decides, not the cookie.
+        "FIELDAPP_SESSION_IDLE_HOURS": 12,
+        "FIELDAPP_SESSION_MAX_DAYS": 7,
         # How many processes serve the app; gunicorn.conf.py sets it to its worker count.
         # None: unknown (then production needs a shared rate-limit storage).
         "FIELDAPP_WORKERS": None,
@@ -93,6 +99,8 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     cfg = app.config
     cfg["FIELDAPP_ENROL_CODE_HOURS"] = int(cfg["FIELDAPP_ENROL_CODE_HOURS"])
     cfg["FIELDAPP_TRUSTED_PROXIES"] = int(cfg["FIELDAPP_TRUSTED_PROXIES"])
+    cfg["FIELDAPP_SESSION_IDLE_HOURS"] = float(cfg["FIELDAPP_SESSION_IDLE_HOURS"])
+    cfg["FIELDAPP_SESSION_MAX_DAYS"] = float(cfg["FIELDAPP_SESSION_MAX_DAYS"])
     cfg["SQLALCHEMY_DATABASE_URI"] = database_uri(cfg["DATABASE_URL"])
     cfg["RATELIMIT_STORAGE_URI"] = cfg["FIELDAPP_RATELIMIT_STORAGE_URI"]
     if cfg["RATELIMIT_STORAGE_URI"].startswith(SHARED_STORAGES):

@@ -187,8 +187,6 @@ class User(UserMixin, db.Model):
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
-    # Bumped when the password is reset: every open session of the account ends.
-    session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
@@ -209,14 +207,36 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
 
+    # The random id of the signed-in session this object was loaded for (sessions.py): what
+    # Flask-Login keeps in the signed cookie instead of the user's id. Not a column.
+    session_token = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        if not self.session_token:
+            raise RuntimeError("sign in through sessions.start(), which gives the session id")
+        return self.session_token
 
     @property
     def role_label(self) -> str:
         from .vocab import ROLES
 
         return ROLES.get(self.role, self.role)
+
+
+class UserSession(db.Model):
+    """A signed-in browser session: its random id is in the cookie, only its hash here.
+
+    Deleting the row ends the session for good, whatever the browser kept (sessions.py).
+    """
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    user: Mapped[User] = relationship()
 
 
 class Device(db.Model):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import abort, jsonify, redirect, request, url_for
 from flask_login import current_user
 
-from . import audit
+from . import audit, sessions
 from .extensions import db, login_manager
 from .models import (
     Assist,
@@ -48,14 +48,8 @@ def unauthorized() -> Any:
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """Session ids carry the session version: a password reset ends old sessions."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_version != int(version):
-        return None
-    return user
+    """The cookie's session id opens only a live server-side session (sessions.py)."""
+    return sessions.user_for(session_id)
 
 
 def role_required(*roles: str) -> Callable[[F], F]:

@@ -20,6 +20,7 @@ from fieldapp.models import (
     Ward,
 )
 from fieldapp.vocab import DEFAULT_CONSENT
+from tests.conftest import sign_in_directly
 from tests.world import PASSWORD, add_user
 
 
@@ -411,7 +412,7 @@ def test_password_reset_refuses_a_short_password(client, officer):
     head = officer.users["head"]
     response = client.post(f"/admin/people/{head.id}/password", data={"new_password": "ngan"})
     assert "Mật khẩu cần ít nhất 8 ký tự." in response.get_data(as_text=True)
-    assert db.session.get(User, head.id).session_version == 1
+    assert db.session.get(User, head.id).check_password(PASSWORD)
     assert not events("password_reset")
 
 
@@ -432,7 +433,7 @@ def test_disabling_revokes_devices_and_stops_sign_in(app, client, officer):
         "/login", data={"username": "thanhvien1", "password": "mat-khau-moi-1"}
     )
     assert "không đúng" in again.get_data(as_text=True)
-    assert events("user_disabled")[0].detail == {"devices_revoked": 1}
+    assert events("user_disabled")[0].detail == {"devices_revoked": 1, "sessions_ended": 1}
     assert events("device_revoked")
 
     client.post(f"/admin/people/{member.id}/enable")
@@ -459,7 +460,7 @@ def test_officer_of_another_ward_cannot_touch_a_person(client, world, auth):
     response = client.post(f"/admin/people/{member.id}/password", data={"new_password": "x" * 10})
     assert response.status_code == 404
     user = db.session.get(User, member.id)
-    assert user.active is True and user.session_version == 1
+    assert user.active is True and user.check_password(PASSWORD)
     assert "Lê Thị Mai" not in client.get("/admin/people?q=mai").get_data(as_text=True)
 
 
@@ -497,9 +498,7 @@ def test_devices_list_and_revoke_after_confirming(client, officer):
 @pytest.mark.parametrize("app_settings", [{"WTF_CSRF_ENABLED": True}])
 def test_admin_forms_require_a_csrf_token(client, world):
     officer = world.users["officer"]
-    with client.session_transaction() as session:
-        session["_user_id"] = officer.get_id()
-        session["_fresh"] = True
+    sign_in_directly(client, officer)
     before = db.session.scalar(sa.select(sa.func.count(Unit.id)))
     form = {"name": "Khu dân cư số 7", "kind": "residential", "target": "5", "active": "y"}
     assert client.post("/admin/units/new", data=form).status_code == 400

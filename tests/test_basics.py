@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from fieldapp import create_app
+from fieldapp.admin import reset_password
 from fieldapp.config import ConfigError
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, User
@@ -115,7 +116,7 @@ def test_password_reset_signs_out_every_session(app, world, auth, client):
     auth.login("canbo")
     assert client.get("/admin/").status_code == 200
     officer = db.session.get(User, world.users["officer"].id)
-    officer.session_version += 1
+    reset_password(officer, "mat-khau-moi-123")
     db.session.commit()
     assert client.get("/admin/").status_code == 302
 

@@ -24,6 +24,7 @@ from fieldapp import enrol, qr
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, Device, EnrolmentCode, User
 from fieldapp.text import utcnow
+from tests.conftest import sign_in_directly
 from tests.world import add_user
 
 API = "/api/v1"
@@ -78,9 +79,7 @@ def decode_page(html: str, tmp_path: Path) -> list[str]:
 
 
 def sign_in(client, user: User) -> None:
-    with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
+    sign_in_directly(client, user)
 
 
 def issue_page(client, person: User, **form):

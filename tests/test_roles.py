@@ -21,6 +21,7 @@ from fieldapp.enrol import issue_code
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, Device, Difficulty
 from fieldapp.text import utcnow
+from tests.conftest import sign_in_directly
 from tests.world import add_campaign
 
 LOGIN = "login"
@@ -120,6 +121,7 @@ TABLE: list[Case] = [
     Case("GET", "/admin/people/{person}", officer(row=True)),
     Case("POST", "/admin/people/{person}", officer(ALLOWED, row=True)),
     Case("POST", "/admin/people/{person}/password", officer(row=True)),
+    Case("POST", "/admin/people/{person}/sessions/end", officer(302, row=True)),
     Case("POST", "/admin/people/{person}/disable", officer(302, row=True)),
     Case("POST", "/admin/people/{person}/enable", officer(302, row=True)),
     Case("GET", "/admin/devices", officer()),
@@ -232,9 +234,7 @@ def sign_in(client, world, role: str) -> None:
     if role == "anonymous":
         return
     user = world.users[WORLD_USER[role]]
-    with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
+    sign_in_directly(client, user)
 
 
 PARAMS = [

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fieldapp import ward_import
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, Ward
+from tests.conftest import sign_in_directly
 from tests.world import add_user
 
 KINDS = ["Phường", "Xã", "Đặc khu"]
@@ -33,9 +34,7 @@ def admin(app):
 
 @pytest.fixture
 def signed_in(client, admin):
-    with client.session_transaction() as session:
-        session["_user_id"] = admin.get_id()
-        session["_fresh"] = True
+    sign_in_directly(client, admin)
     return client
 
 
