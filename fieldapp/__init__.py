@@ -6,10 +6,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, jsonify, render_template
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, security, sessions, text
+from . import config, params, security, sessions, text
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Behind nginx: the client's address (rate limits, audit) and https in built URLs.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     register_extensions(app)
+    params.init_app(app)  # the id converter, before any route; the database-lost answer
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -105,6 +106,12 @@ def register_errorhandlers(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         code = error.code or 500
         message = messages.get(code, error.description)
+        response = _error_response(error, code, message)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))  # RFC 9110
+        return response
+
+    def _error_response(error: HTTPException, code: int, message: str) -> Any:
         if wants_json():
             response = jsonify(error=error.name.lower().replace(" ", "_"), message=message)
             response.status_code = code
@@ -113,7 +120,7 @@ def register_errorhandlers(app: Flask) -> None:
             elif code == 429:
                 response.headers["Retry-After"] = "60"
             return response
-        return render_template("error.html", code=code, message=message), code
+        return app.make_response((render_template("error.html", code=code, message=message), code))
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -36,6 +36,7 @@ from .forms import (
     kind_choices,
 )
 from .models import Campaign, ConsentText, Device, TallyState, Target, Unit, User, Ward
+from .params import int_arg, parse_id
 from .roles import get_visible_or_404, role_required, visible
 from .text import fold, normalise_phone
 from .vocab import DEFAULT_CATEGORIES, DEFAULT_CONSENT, DEFAULT_STEPS, UNIT_KINDS, WARD_ROLES
@@ -681,10 +682,11 @@ def people() -> Any:
     units = _ward_units()
     query = visible(User)
     unit_id = request.args.get("unit", "")
+    unit_filter = None if unit_id in ("", "none") else int_arg("unit")
     role = request.args.get("role", "")
     q = request.args.get("q", "").strip()
-    if unit_id.isdigit():
-        query = query.where(User.unit_id == int(unit_id))
+    if unit_filter is not None:
+        query = query.where(User.unit_id == unit_filter)
     elif unit_id == "none":
         query = query.where(User.unit_id.is_(None))
     if role in WARD_ROLES:
@@ -746,7 +748,7 @@ def _person_form(person: User | None) -> Any:
         else:
             if request.args.get("role") in WARD_ROLES:
                 form.role.data = request.args["role"]
-            if request.args.get("unit", "").isdigit():
+            if parse_id(request.args.get("unit")) is not None:
                 form.unit_id.data = request.args["unit"]
     if person is not None:
         del form.username  # a username never changes: it is how the person signs in

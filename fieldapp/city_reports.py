@@ -10,6 +10,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from . import audit, exports, rollup, tally
 from .extensions import db
 from .models import Campaign, Ward
+from .params import int_arg
 from .reports import CHART_H, CHART_W, chart_bars, csv_response, download_name, xlsx_response
 from .roles import role_required
 from .text import utcnow
@@ -48,7 +49,7 @@ def sort_lines(lines: list[rollup.WardLine], by: str, descending: bool) -> list[
 def _scope() -> tuple[Campaign, rollup.CityFigures]:
     """The chosen city campaign (?campaign_id=, else the newest active) and its roll-up."""
     campaigns = city_campaigns()
-    wanted = request.args.get("campaign_id", type=int)
+    wanted = int_arg("campaign_id")
     campaign = next((c for c in campaigns if wanted in (None, c.id)), None)
     if campaign is None:
         abort(404)

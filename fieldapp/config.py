@@ -106,7 +106,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     if cfg["RATELIMIT_STORAGE_URI"].startswith(SHARED_STORAGES):
         cfg.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_OPTIONS))
         # Redis down: count in each worker's memory until it is back (looser limits for that
-        # time) rather than answer every sign-in and sync with an error. /healthz says 503.
+        # time) rather than answer every sign-in and sync with an error. /healthz says degraded.
         cfg.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     workers = cfg.get("FIELDAPP_WORKERS")
     cfg["FIELDAPP_WORKERS"] = int(workers) if workers not in (None, "") else None

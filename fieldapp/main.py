@@ -32,9 +32,10 @@ def home() -> Any:
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    """For a load balancer: 200 when every backing service answers, 503 when one does not.
+    """For a load balancer: 503 only when the app cannot serve (its database is unreachable).
 
-    Checks the database, and Redis when it holds the rate limits (sign-in fails without it).
+    Redis, when it holds the rate limits, is reported but never makes it 503: without it each
+    worker counts in its own memory and goes on serving ("ratelimit_storage": "degraded").
     """
     checks = {"database": "ok"}
     try:
@@ -46,6 +47,11 @@ def healthz() -> Any:
     if config.get("RATELIMIT_ENABLED", True) and config["RATELIMIT_STORAGE_URI"].startswith(
         SHARED_STORAGES
     ):
-        checks["ratelimit_storage"] = "ok" if limiter.storage.check() else "unreachable"
-    healthy = all(value == "ok" for value in checks.values())
-    return jsonify(status="ok" if healthy else "error", **checks), 200 if healthy else 503
+        checks["ratelimit_storage"] = "ok" if limiter.storage.check() else "degraded"
+    if checks["database"] != "ok":
+        status, code = "error", 503
+    elif checks.get("ratelimit_storage", "ok") != "ok":
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    return jsonify(status=status, **checks), code

@@ -170,7 +170,16 @@ SCHEMAS: dict[str, Any] = {
     "SyncRequest": {
         "type": "object",
         "required": ["records"],
-        "properties": {"records": {"type": "array", "maxItems": 200, "items": _ref("Record")}},
+        "properties": {
+            "records": {
+                "type": "array",
+                "maxItems": 200,
+                # Any value is taken: one that is not a Record is answered "invalid" in its own
+                # result (by contract no whole-batch 4xx for a bad record).
+                "items": {"anyOf": [_ref("Record"), {}]},
+                "description": "Records; anything else in the list is answered invalid.",
+            }
+        },
     },
     "Result": {
         "type": "object",
@@ -228,6 +237,11 @@ RATE_LIMITED = {
     "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}},
 }
 
+UNAVAILABLE = {
+    **_error("The database is unreachable or every sync slot busy: send again after Retry-After."),
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}},
+}
+
 
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of /api/v1."""
@@ -258,7 +272,13 @@ def document() -> dict[str, Any]:
                                     "type": "object",
                                     "required": ["code"],
                                     "properties": {
-                                        "code": {"type": "string"},
+                                        "code": {
+                                            "type": "string",
+                                            "minLength": 16,
+                                            "maxLength": 128,
+                                            "pattern": "^[A-Za-z0-9_-]{16,128}$",
+                                            "description": "The one-time code of the QR.",
+                                        },
                                         "label": {"type": "string", "maxLength": 80},
                                     },
                                 }
@@ -271,6 +291,7 @@ def document() -> dict[str, Any]:
                         "413": _error("Body too large."),
                         "415": _error("Not JSON."),
                         "429": RATE_LIMITED,
+                        "503": UNAVAILABLE,
                     },
                 }
             },
@@ -282,6 +303,7 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": _json(_ref("Me"), "What the phone should know."),
                         "401": UNAUTHORIZED,
+                        "503": UNAVAILABLE,
                     },
                 }
             },
@@ -303,6 +325,7 @@ def document() -> dict[str, Any]:
                         "413": _error("More than 200 records or 512 KiB."),
                         "415": _error("Not application/json, or an encoding other than gzip."),
                         "429": RATE_LIMITED,
+                        "503": UNAVAILABLE,
                     },
                 }
             },
@@ -316,8 +339,13 @@ def document() -> dict[str, Any]:
                             "name": "since",
                             "in": "query",
                             "required": False,
-                            "schema": {"type": "string"},
-                            "description": "The next cursor of the previous page.",
+                            "schema": {
+                                "type": "string",
+                                "maxLength": 40,
+                                "pattern": "^(v1\\.[0-9]{1,15}\\.[0-9]{1,15})?$",
+                            },
+                            "description": "The next cursor of the previous page (empty: the "
+                            "first page).",
                         }
                     ],
                     "responses": {
@@ -325,6 +353,7 @@ def document() -> dict[str, Any]:
                         "400": _error("A cursor this server did not give."),
                         "401": UNAUTHORIZED,
                         "429": RATE_LIMITED,
+                        "503": UNAVAILABLE,
                     },
                 }
             },

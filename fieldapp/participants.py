@@ -9,15 +9,13 @@ long as the stored list has not changed meanwhile.
 
 from __future__ import annotations
 
-import csv
-import io
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from . import tables
 from .extensions import db
 from .models import Participant, UnitReport
 from .text import fold, nfc
@@ -92,6 +90,7 @@ def parse(filename: str, data: bytes, kind_required: bool = False) -> ParsedList
     """Read a participant list (name, class or department, kind) from CSV or XLSX.
 
     `kind_required` (a school's list): the file must have a header with the kind column.
+    The file is read within tables.read_table's limits (rows, columns, cell length, size, time).
     """
     lines = read_rows(filename, data)
     if isinstance(lines, str):
@@ -102,19 +101,13 @@ def parse(filename: str, data: bytes, kind_required: bool = False) -> ParsedList
 def read_rows(filename: str, data: bytes) -> list[tuple[int, list[str]]] | str:
     """The numbered rows of cells of an uploaded CSV or XLSX (by its name), or why not.
 
-    Shared by every upload of people (this list, the ward's roster): CSV in UTF-8 with or
-    without BOM (else Windows-1258), comma, semicolon or tab; an XLSX's first sheet.
+    Shared by every upload of people (this list, the ward's roster), within
+    tables.read_table's limits.
     """
-    name = filename.lower()
-    if name.endswith(".xlsx"):
-        lines = _xlsx_lines(data)
-    elif name.endswith(".csv") or name.endswith(".txt"):
-        lines = _csv_lines(data)
-    else:
-        return MSG_EXTENSION
-    if lines is None:
-        return MSG_UNREADABLE
-    return lines
+    try:
+        return tables.read_table(filename, data, max_rows=MAX_LINES)
+    except tables.TableError as refused:
+        return refused.message
 
 
 def parse_lines(lines: list[tuple[int, list[str]]], kind_required: bool = False) -> ParsedList:
@@ -200,51 +193,6 @@ def _columns(header: list[str]) -> tuple[int | None, int | None, int | None] | N
     if name is None and group is None and kind is None:
         return None
     return name, group, kind
-
-
-def _csv_lines(data: bytes) -> list[tuple[int, list[str]]] | None:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel on Windows in Vietnamese saves "CSV" in Windows-1258.
-        text = data.decode("cp1258", errors="replace")
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""), dialect)
-        return [(n, row) for n, row in enumerate(reader, 1)]
-    except csv.Error:
-        return None
-
-
-def _xlsx_lines(data: bytes) -> list[tuple[int, list[str]]] | None:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError):
-        return None
-    try:
-        sheet = book.worksheets[0]
-        lines = []
-        for n, row in enumerate(sheet.iter_rows(values_only=True), 1):
-            if n > MAX_LINES + 50:
-                break
-            lines.append((n, [_text(v) for v in row]))
-        return lines
-    finally:
-        book.close()
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def counts(people: list[tuple[str, str, str]]) -> dict[str, int]:

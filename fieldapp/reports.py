@@ -27,6 +27,7 @@ from flask_login import current_user
 from . import audit, exports, lifecycle, participants, tally, tally_store
 from .extensions import db
 from .models import Campaign, Difficulty, Unit, UnitReport
+from .params import int_arg
 from .roles import get_visible_or_404, role_required, visible
 from .text import fmt_number, local_today, utcnow
 
@@ -201,7 +202,7 @@ def unit() -> Any:
     """A residential group's own numbers (group head: theirs; officer: any of the ward's)."""
     if not _has_campaign():
         return _no_campaign()
-    unit_id = request.args.get("unit_id", type=int)
+    unit_id = int_arg("unit_id")
     if unit_id is None:
         if current_user.role == "officer":
             return redirect(url_for("reports.ward"))

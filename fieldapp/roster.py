@@ -1,7 +1,7 @@
 """The ward's roster from a CSV or XLSX file: members, group heads and unit reporters, checked
 line by line against the ward, then created all together or not at all.
 
-The file is read by participants.read_rows (the reader of every upload of people) and its
+The file is read by participants.read_rows (tables.read_table's limits, like every upload) and its
 header by unit_import's header machinery; the accounts are made by admin.create_person, and
 a unit fits a role by admin.unit_problem, the same rules as the person form.
 """

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from .bulk import insert_many, one_of
 from .extensions import db
 from .models import Assist, Campaign, Device, Difficulty, Unit, User
+from .params import MAX_ID
 from .text import LOCAL_TZ, fold, nfc, normalise_phone, resident_key_for, to_local, utcnow
 from .vocab import DIFFICULTY_KINDS, GENDERS, TEST_STEP
 
@@ -68,7 +69,7 @@ DIFFICULTY_KEYS = frozenset({"unit_id", "kind", "text"})
 MODELS: dict[str, type[Assist] | type[Difficulty]] = {"assist": Assist, "difficulty": Difficulty}
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_CURSOR = re.compile(r"^v1\.(\d{1,15})\.(\d{1,15})$")
+_CURSOR = re.compile(r"^v1\.([0-9]{1,15})\.([0-9]{1,15})$")  # as openapi.py declares it
 
 MSG = {
     "record": "Bản ghi phải là một đối tượng JSON.",
@@ -230,6 +231,12 @@ def _echo(value: Any) -> Any:
     return None
 
 
+def _echo_id(value: Any) -> str | None:
+    """A record's id as the answer repeats it: a string (a number as its digits) or null."""
+    echoed = _echo(value)
+    return None if echoed is None else str(echoed)
+
+
 def parse_recorded_at(value: Any) -> datetime | None:
     """ISO 8601 with an offset, as naive UTC; None if it is not that."""
     if not isinstance(value, str) or not 10 <= len(value) <= 40:
@@ -247,7 +254,7 @@ def check_envelope(raw: Any) -> Envelope:
     """Check id, rev, type, recorded_at, voided and the shape of data (top-level rules)."""
     if not isinstance(raw, dict):
         return Envelope(None, None, errors={"record": MSG["record"]})
-    env = Envelope(_echo(raw.get("id")), _echo(raw.get("rev")))
+    env = Envelope(_echo_id(raw.get("id")), _echo(raw.get("rev")))
     errors = env.errors
     rid = raw.get("id")
     if isinstance(rid, str) and _UUID.match(rid):
@@ -715,7 +722,9 @@ def parse_cursor(cursor: str | None) -> tuple[int, int]:
     match = _CURSOR.match(cursor)
     if not match:
         raise BadCursor(cursor)
-    return int(match.group(1)), int(match.group(2))
+    # A row id past any an integer column holds means "after everything": an empty page,
+    # never PostgreSQL's "integer out of range".
+    return min(int(match.group(1)), MAX_ID), min(int(match.group(2)), MAX_ID)
 
 
 def records_page(user: User, cursor: str | None, limit: int = PAGE_SIZE) -> dict[str, Any]:

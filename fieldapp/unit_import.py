@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from . import audit
+from . import audit, tables
 from .extensions import db
 from .models import Campaign, Target, Unit, Ward
 from .text import fold, nfc
@@ -48,10 +48,7 @@ KIND_WORDS = {
 
 _THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$")
 
-MSG_NOT_UTF8 = (
-    "Tệp không ở dạng UTF-8. Trong Excel, hãy chọn “Lưu thành” → "
-    "“CSV UTF-8 (Comma delimited)” rồi tải lên lại."
-)
+MSG_NOT_UTF8 = tables.MSG_NOT_UTF8
 MSG_TARGET = "Chỉ tiêu phải là số nguyên không âm"
 
 
@@ -117,10 +114,6 @@ def decode(data: bytes) -> str | None:
         return None
 
 
-def _delimiter(first_line: str) -> str:
-    return ";" if first_line.count(";") > first_line.count(",") else ","
-
-
 @dataclass
 class CsvTable:
     """The data lines of an uploaded CSV: (line number, cells), and the header's columns."""
@@ -162,39 +155,24 @@ def read_csv(
 
     `headers` maps header_key() of a header cell to a column name; `required` lists the
     (column, word to show) that must be there; `example` is the header line to suggest.
-    Blank lines are skipped; at most MAX_LINES lines are read.
+    Blank lines are skipped; the file is read within tables.read_table's limits (at most
+    MAX_LINES lines below the header).
     """
     table = CsvTable()
-    text = decode(data)
-    if text is None:
-        table.errors.append(MSG_NOT_UTF8)
+    try:
+        rows = tables.read_table("import.csv", data, max_rows=MAX_LINES, legacy_encoding=None)
+    except tables.TableError as refused:
+        table.errors.append(refused.message)
         return table
-    text = text.lstrip("\ufeff")
-    if not text.strip():
+    if not rows:
         table.errors.append("Tệp trống.")
         return table
-    first_line = text.splitlines()[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
-    try:
-        header = next(reader)
-    except csv.Error:
-        table.errors.append("Dòng 1: không đọc được dòng tiêu đề.")
-        return table
+    (first, header), *table.lines = rows
     table.columns = header_columns(header, headers)
-    missing = missing_columns(table.columns, required, example)
+    missing = missing_columns(table.columns, required, example, first)
     if missing:
+        table.lines = []
         table.errors.append(missing)
-        return table
-    try:
-        for cells in reader:
-            line = reader.line_num
-            if line > MAX_LINES:
-                table.errors.append(f"Tệp quá dài: tối đa {MAX_LINES} dòng mỗi lần.")
-                break
-            if any(cell.strip() for cell in cells):
-                table.lines.append((line, cells))
-    except csv.Error:
-        table.errors.append(f"Dòng {reader.line_num}: không đọc được (dấu ngoặc kép chưa đóng?).")
     return table
 
 

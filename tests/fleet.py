@@ -384,6 +384,8 @@ class Phone:
                 continue
             if status == 503 and isinstance(body, dict) and body.get("error") == "busy":
                 stats.add("busy")  # the contract's "saturated, send again later" (Retry-After)
+            elif status == 503 and isinstance(body, dict) and body.get("error") == "unavailable":
+                stats.add("unavailable")  # the database away a moment: send again (Retry-After)
             elif status is not None:
                 stats.add(f"http {status}")
                 if status not in (429,) and status < 500:

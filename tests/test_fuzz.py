@@ -18,7 +18,7 @@ from hypothesis.errors import Unsatisfiable
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from fieldapp import participants, roster, sync, unit_import
+from fieldapp import participants, roster, sync, tables, unit_import
 from fieldapp.extensions import db
 from fieldapp.forms import USERNAME
 from fieldapp.models import Assist, AuditEvent, Difficulty, Participant, Target, Unit
@@ -277,7 +277,7 @@ UNIT_FILE_ERRORS = {
     unit_import.MSG_NOT_UTF8,
     "Tệp trống.",
     "Tệp không có dòng dữ liệu nào.",
-    f"Tệp quá dài: tối đa {unit_import.MAX_LINES} dòng mỗi lần.",
+    tables.rows_message(unit_import.MAX_LINES),
 }
 PEOPLE_FILE_ERRORS = {
     "Tệp không có dòng nào.",

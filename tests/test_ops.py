@@ -132,9 +132,11 @@ def test_healthz_checks_redis_when_it_holds_the_rate_limits(app: Flask, tmp_path
 
     down = make_app("sqlite", tmp_path, DATABASE_URL=url, RATELIMIT_ENABLED=True,
                     FIELDAPP_RATELIMIT_STORAGE_URI=UNREACHABLE_REDIS)  # fmt: skip
+    # Degraded is not down: the app keeps serving with per-worker limits, so a load balancer
+    # must keep it in (503 would take every backend out at once).
     assert healthz(down) == (
-        503,
-        {"status": "error", "database": "ok", "ratelimit_storage": "unreachable"},
+        200,
+        {"status": "degraded", "database": "ok", "ratelimit_storage": "degraded"},
     )
 
 
@@ -148,7 +150,19 @@ def test_sign_in_still_works_and_is_limited_while_redis_is_down(app: Flask, tmp_
         for _ in range(5)
     ]
     assert answers == [200, 200, 200, 429, 429]  # counted in the worker's memory meanwhile
-    assert healthz(down)[0] == 503
+    assert healthz(down) == (
+        200,
+        {"status": "degraded", "database": "ok", "ratelimit_storage": "degraded"},
+    )
+
+
+def test_healthz_is_503_when_the_database_is_down_even_with_redis_up(tmp_path: Path) -> None:
+    app = make_app("sqlite", tmp_path, DATABASE_URL=UNREACHABLE_DB, RATELIMIT_ENABLED=True,
+                   FIELDAPP_RATELIMIT_STORAGE_URI=REDIS)  # fmt: skip
+    assert healthz(app) == (
+        503,
+        {"status": "error", "database": "unreachable", "ratelimit_storage": "ok"},
+    )
 
 
 # ---------------------------------------------------------------- the real server
