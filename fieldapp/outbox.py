@@ -311,3 +311,24 @@ def ward_figures(ward_ids: list[int], now: datetime) -> dict[int, Figure]:
     for phone in phones:
         by_ward.setdefault(phone.member.ward_id, []).append(phone)
     return {ward_id: figure(found) for ward_id, found in by_ward.items()}
+
+
+def waited_text(age: timedelta | None) -> str:
+    """How long entries have waited, in words: "2 ngày 3 giờ", "5 giờ", "40 phút"."""
+    if age is None:
+        return ""
+    minutes = int(age.total_seconds() // 60)
+    days, hours = minutes // 1440, minutes % 1440 // 60
+    if days:
+        return f"{days} ngày {hours} giờ" if hours else f"{days} ngày"
+    if hours:
+        return f"{hours} giờ"
+    return f"{max(1, minutes)} phút"
+
+
+def unit_phones(viewer: User, unit_id: int, now: datetime) -> list[Phone]:
+    """The phones of one residential group's people, as far as the viewer may see them."""
+    if viewer.role not in ("officer", "group_head"):
+        return []
+    members = visible(User, viewer).with_only_columns(User.id).where(User.unit_id == unit_id)
+    return phones_of(members, now)

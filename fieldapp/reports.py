@@ -24,8 +24,9 @@ from flask import (
 )
 from flask_login import current_user
 
-from . import audit, exports, lifecycle, participants, tally, tally_store
+from . import audit, exports, lifecycle, outbox, participants, tally, tally_store
 from .extensions import db
+from .field import get_shell
 from .models import Campaign, Difficulty, Unit, UnitReport
 from .roles import get_visible_or_404, role_required, visible
 from .text import fmt_number, local_today, utcnow
@@ -226,7 +227,17 @@ def unit() -> Any:
         follow_ups=tally.follow_ups(campaign, ids),
         difficulties=tally.difficulties_by_kind(campaign, ids),
         chart=(CHART_W, CHART_H),
+        **_phones(outbox.unit_phones(current_user, target_unit.id, utcnow())),
     )
+
+
+def _phones(phones: list[outbox.Phone]) -> dict[str, Any]:
+    """What the phones' panel needs (templates/reports/_phones.html)."""
+    return {
+        "phones": phones,
+        "phones_figure": outbox.figure(phones),
+        "current_version": get_shell().version,
+    }
 
 
 # --- unit reporter ----------------------------------------------------------------------------
@@ -446,6 +457,7 @@ def ward() -> Any:
         outside_rule=tally.outside_rule_text(campaign, tally.outside_count(campaign, ids)),
         counted_at=figures.as_of or utcnow(),
         catching_up=figures.as_of is not None,
+        **_phones(outbox.visible_phones(current_user, utcnow())),
     )
 
 
@@ -470,6 +482,7 @@ def print_report() -> Any:
         today=local_today(),
         place=_place(current_user.ward.name),
         outside_rule=tally.outside_rule_text(campaign, outside),
+        phones_figure=outbox.figure(outbox.visible_phones(current_user, utcnow())),
     )
 
 
@@ -647,6 +660,11 @@ def keep_last_words(text: str) -> str:
     """The last two words joined by a no-break space: a wrapped title never ends on one word."""
     head, _, last = text.rpartition(" ")
     return f"{head}\u00a0{last}" if head else text
+
+
+@bp.app_template_filter("waited")
+def waited(age: Any) -> str:
+    return outbox.waited_text(age)
 
 
 @bp.app_template_filter("percent")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from fieldapp.models import Assist, Device, OutboxReport
 from fieldapp.text import utcnow
 from tests.test_api import API, assert_error, bearer, enrol_phone, post_sync, stored_count
 from tests.test_sync import assist
+from tests.world import add_campaign
 
 
 def iso(moment):
@@ -305,3 +307,102 @@ def test_two_phones_of_one_member_report_apart(client, world):
         assert client.post(f"{API}/outbox", json=light, headers=bearer(token)).status_code == 200
     rows = db.session.scalars(sa.select(OutboxReport.waiting).order_by(OutboxReport.waiting))
     assert list(rows) == [1, 7]
+
+
+# --- what the office sees ---------------------------------------------------------------------
+
+
+def phone_of(world, who, label, waiting=0, needs_fix=0, waited=None, revoked=False, persisted=True):
+    """An enrolled phone of `who` with a report (waited: age of its oldest waiting entry)."""
+    code, _ = enrol.issue_code(world.users[who], world.users["officer"])
+    _token, device = enrol.enrol_device(code, label)
+    db.session.flush()
+    now = utcnow()
+    report = outbox.Report(
+        waiting=waiting,
+        needs_fix=needs_fix,
+        oldest_waiting_at=now - waited if waited else None,
+        app_version="0123456789abcdef",
+        storage_persisted=persisted,
+        last_sent_at=now - timedelta(days=3),
+    )
+    outbox.store(device, report, now - timedelta(minutes=10))
+    if revoked:
+        enrol.revoke_device(device, world.users["officer"])
+        db.session.commit()
+    return device
+
+
+@pytest.fixture
+def phones(world):
+    return {
+        "fresh": phone_of(world, "member", "Máy Mai", waiting=2, waited=timedelta(hours=2)),
+        "late": phone_of(world, "member2", "Máy Nam", waiting=40, waited=timedelta(days=2)),
+        "fix": phone_of(world, "member3", "Máy Lan", needs_fix=1, persisted=False),
+        "gone": phone_of(
+            world, "head", "Máy cũ", waiting=5, waited=timedelta(hours=3), revoked=True
+        ),
+        "other": phone_of(world, "other_member", "Máy Tâm", waiting=9, waited=timedelta(days=5)),
+    }
+
+
+def rows_of(page):
+    """(device public id, waiting, needs fix) of each phone row, in the page's order."""
+    found = re.findall(r'data-device="([^"]+)" data-waiting="(\d+)" data-needs-fix="(\d+)"', page)
+    return [(d, int(w), int(f)) for d, w, f in found]
+
+
+def test_the_devices_page_lists_phones_needing_attention_first(client, auth, world, phones):
+    auth.login("canbo")
+    page = client.get("/admin/devices").get_data(as_text=True)
+    ids = [row[0] for row in rows_of(page)]
+    # Waiting two days, then a fix needed, then the revoked phone holding entries, then the rest.
+    assert ids == [phones[k].public_id for k in ("late", "fix", "gone", "fresh")]
+    assert rows_of(page)[0][1:] == (40, 0)
+    assert "48 lượt còn nằm trên 4 điện thoại" in page
+    assert "2 điện thoại cần nhắc" in page
+    assert "đã chờ 2 ngày" in page
+    assert "Máy Tâm" not in page  # another ward's phone
+    # The revoked phone's entries are not lost: how the member gets them sent.
+    assert "Máy bị thu hồi khi còn 5 lượt chưa gửi" in page
+    assert "quét mã bằng chính máy đó" in page
+    revoked_only = client.get("/admin/devices?state=revoked").get_data(as_text=True)
+    assert [row[0] for row in rows_of(revoked_only)] == [phones["gone"].public_id]
+
+
+def test_the_ward_dashboard_and_the_printed_report_give_the_figure(client, auth, world, phones):
+    auth.login("canbo")
+    page = client.get("/reports/").get_data(as_text=True)
+    assert 'data-entries="48" data-phones="4"' in page
+    assert "48 lượt còn nằm trên 4 điện thoại" in page
+    assert len(rows_of(page)) == 4
+    printed = client.get("/reports/print").get_data(as_text=True)
+    assert "Lúc in báo cáo, 48 lượt còn nằm trên 4 điện thoại của thành viên" in printed
+
+
+def test_the_group_head_sees_only_their_groups_phones(client, auth, world, phones):
+    auth.login("totruong1")
+    page = client.get("/unit").get_data(as_text=True)
+    ids = {row[0] for row in rows_of(page)}
+    # kdc1: the two members and the head's own (revoked) phone; not kdc2's, not another ward's.
+    assert ids == {phones[k].public_id for k in ("late", "fresh", "gone")}
+    assert "47 lượt còn nằm trên 3 điện thoại" in page
+    assert "Máy Lan" not in page and "Máy Tâm" not in page
+    assert "nhờ cán bộ phường cấp mã QR mới" in page
+    # The devices page stays the officer's.
+    assert client.get("/admin/devices").status_code == 403
+    phones_seen = outbox.visible_phones(world.users["head"], utcnow())
+    assert {p.device.id for p in phones_seen} == {phones[k].id for k in ("late", "fresh", "gone")}
+    for who in ("member", "reporter", "city_admin"):
+        assert outbox.visible_phones(world.users[who], utcnow()) == []
+
+
+def test_the_city_roll_up_shows_each_wards_figure_and_no_names(client, auth, world, phones):
+    city = add_campaign(None)
+    db.session.commit()
+    auth.login("so_khcn")
+    page = client.get(f"/city/reports/?campaign_id={city.id}").get_data(as_text=True)
+    cells = dict(re.findall(r'data-ward="(\d+)" title="([^"]+)"', page))
+    assert cells[str(world.ward.id)] == "48 lượt còn nằm trên 4 điện thoại"
+    assert cells[str(world.other_ward.id)] == "9 lượt còn nằm trên 1 điện thoại"
+    assert "Máy Nam" not in page and "Lê Thị Mai" not in page

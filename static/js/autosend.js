@@ -4,9 +4,13 @@
  * through Background Sync where the browser has it.
  */
 import { createBackoff } from './backoff.js';
-import { flush } from './outbox.js';
+import { flush, reportOutbox } from './outbox.js';
 
 export const PERIOD_MS = 150000;
+// The light outbox report: when the app opens (or the network or the member comes back) with
+// nothing to send, and after a failed send; at most once a minute but for those moments.
+const REPORT_GAP_MS = 60000;
+const REPORT_ALWAYS = new Set(['open', 'online', 'manual']);
 export const SYNC_TAG = 'fieldapp-outbox';
 
 /** Ask the browser to wake the worker to send when it has a network (Chromium only). */
@@ -21,6 +25,15 @@ export function requestBackgroundSync() {
 export function startAutoSend({ onResult = () => {}, onStart = () => {} } = {}) {
   const backoff = createBackoff();
   let retryTimer = null;
+  let reportedAt = 0;
+
+  function report(reason, result) {
+    const nothingSent = result.status === 'ok' && !result.sent && reason !== 'timer' && reason !== 'save';
+    if (result.status !== 'retry' && !nothingSent) return;
+    if (!REPORT_ALWAYS.has(reason) && Date.now() - reportedAt < REPORT_GAP_MS) return;
+    reportedAt = Date.now();
+    reportOutbox().catch(() => {});
+  }
 
   async function run(reason) {
     clearTimeout(retryTimer);
@@ -29,6 +42,7 @@ export function startAutoSend({ onResult = () => {}, onStart = () => {} } = {}) 
     if (!navigator.onLine && reason !== 'manual') return null;
     onStart(reason);
     const result = await flush();
+    report(reason, result);
     if (result.status === 'retry') {
       retryTimer = setTimeout(() => run('retry'), backoff.next(result.retryAfter));
       requestBackgroundSync();

@@ -3,9 +3,9 @@
  * Runs in pages and in the service worker (Background Sync). One send at a time across
  * tabs and the worker (Web Locks), and one at a time within a tab.
  */
-import { ApiError, fetchRecords, sendRecords } from './connection.js';
+import { ApiError, fetchRecords, sendOutboxReport, sendRecords } from './connection.js';
 import { wire } from './records.js';
-import { changed, getMeta, setMeta, updateRecords, waitingRecords } from './store.js';
+import { changed, counts, getMeta, setMeta, updateRecords, waitingRecords } from './store.js';
 
 export const BATCH = 200; // the server's limit per request
 const LOCK = 'fieldapp-sync';
@@ -42,6 +42,51 @@ export function applyResults(results) {
     }
     return stale;
   });
+}
+
+// The shell's version is in this module's own address (/app/v/<version>/js/outbox.js).
+const APP_VERSION = (/\/app\/v\/([A-Za-z0-9._+-]{1,40})\//u.exec(import.meta.url) || [])[1] || '';
+
+/**
+ * The outbox report of the contract (v1): what waits besides `sending` (the ids of the
+ * request's own records), the oldest of it, what needs a fix, the app, lasting storage.
+ */
+export async function outboxReport(meta, sending = new Set()) {
+  const others = (await waitingRecords()).filter((r) => !sending.has(r.id));
+  const { invalid } = await counts();
+  let persisted = null;
+  try {
+    const answer = await navigator.storage?.persisted?.();
+    if (typeof answer === 'boolean') persisted = answer;
+  } catch {
+    persisted = null; // the browser cannot tell
+  }
+  const oldest = others.length ? Math.min(...others.map((r) => r.saved_at || Date.now())) : null;
+  return {
+    v: 1,
+    waiting: others.length,
+    oldest_waiting_at: oldest === null ? null : new Date(oldest).toISOString(),
+    needs_fix: invalid,
+    app_version: APP_VERSION,
+    storage_persisted: persisted,
+    last_sent_at: meta.last_sent_at || null,
+  };
+}
+
+/** Tell the ward office what this phone holds, without sending records. True if it went. */
+export async function reportOutbox() {
+  const meta = await getMeta();
+  if (!meta.token || meta.revoked) return false;
+  try {
+    await sendOutboxReport(meta.token, await outboxReport(meta));
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError && error.kind === 'auth') {
+      await setMeta({ revoked: true });
+      changed();
+    }
+    return false;
+  }
 }
 
 /** Put the server's copy of records into the store, as sent. `only`: ids to take, or all. */
@@ -98,7 +143,8 @@ async function flushOnce() {
     if (batch.length === 0) break;
     let results;
     try {
-      results = await sendRecords(meta.token, batch.map(wire));
+      const report = await outboxReport(meta, new Set(batch.map((r) => r.id)));
+      results = await sendRecords(meta.token, batch.map(wire), report);
     } catch (error) {
       if (error instanceof ApiError && error.kind === 'auth') {
         await setMeta({ revoked: true });
@@ -112,6 +158,8 @@ async function flushOnce() {
       return { status: 'retry', retryAfter: error.retryAfter || 0, kind: error.kind };
     }
     batch.forEach((r) => tried.add(`${r.id}:${r.rev}`));
+    meta.last_sent_at = new Date().toISOString();
+    await setMeta({ last_sent_at: meta.last_sent_at });
     const stale = await applyResults(results);
     sent += batch.length;
     changed();
