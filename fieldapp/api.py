@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
 
-from . import audit, enrol, openapi, outbox, sync, tally_store
+from . import audit, enrol, openapi, outbox, progress, sync, tally_store
 from .extensions import csrf, db, limiter
 from .models import Device
 from .text import utcnow
@@ -206,6 +206,8 @@ def me() -> Any:
     """What an enrolled phone knows about its member, refreshed (no token)."""
     device = authenticated_device()
     answer = {"device_id": device.public_id, **enrol.member_payload(device.user)}
+    standing = progress.group_standing(device.user, utcnow())
+    answer["group"] = standing.as_json() if standing else None  # optional (progress.py)
     db.session.commit()
     return jsonify(answer)
 

@@ -421,3 +421,21 @@ OUTBOX_PATH = {
         },
     }
 }
+
+# --- the member's group against its target: optional in /me (fieldapp/progress.py) ------------
+
+SCHEMAS["GroupStanding"] = {
+    "type": ["object", "null"],
+    "description": "The member's residential group in the current campaign; null without one.",
+    "required": ["unit_id", "name", "residents", "completed", "target", "line", "as_of"],
+    "properties": {
+        "unit_id": {"type": "integer"},
+        "name": {"type": "string"},
+        "residents": {"type": "integer", "description": "Residents helped."},
+        "completed": {"type": "integer", "description": "People who completed the test."},
+        "target": NULLABLE_INT,
+        "line": {"type": "string", "description": 'For the screen, e.g. "Tổ 3: 61/95".'},
+        "as_of": {"type": "string", "format": "date-time", "description": "The figures' time."},
+    },
+}
+SCHEMAS["Me"]["properties"]["group"] = _ref("GroupStanding")

@@ -406,3 +406,31 @@ def test_the_city_roll_up_shows_each_wards_figure_and_no_names(client, auth, wor
     assert cells[str(world.ward.id)] == "48 lượt còn nằm trên 4 điện thoại"
     assert cells[str(world.other_ward.id)] == "9 lượt còn nằm trên 1 điện thoại"
     assert "Máy Nam" not in page and "Lê Thị Mai" not in page
+
+
+# --- the member's group against its target (GET /api/v1/me) ----------------------------------
+
+
+def test_me_gives_the_groups_standing_with_its_time(client, world, token):
+    from fieldapp import sync
+
+    sync.sync_records([assist(world)], world.users["member2"])  # a tested resident of kdc1
+    body = client.get(f"{API}/me", headers=bearer(token)).get_json()
+    group = body["group"]
+    assert group["line"] == "Khu dân cư số 1: 1/100"
+    assert (group["unit_id"], group["residents"], group["completed"], group["target"]) == (
+        world.units["kdc1"].id,
+        1,
+        1,
+        100,
+    )
+    assert group["as_of"].endswith("+07:00")
+
+
+def test_a_member_without_a_residential_group_gets_no_standing(world):
+    from fieldapp import progress
+
+    assert progress.group_standing(world.users["reporter"], utcnow()) is None  # a school
+    assert progress.group_standing(world.users["officer"], utcnow()) is None  # no unit
+    standing = progress.group_standing(world.users["member3"], utcnow())
+    assert standing.line == "Khu dân cư số 2: 0/80" and standing.percent == 0

@@ -8,8 +8,7 @@ import { flush, reportOutbox } from './outbox.js';
 
 export const PERIOD_MS = 150000;
 // The light outbox report: when the app opens (or the network or the member comes back) with
-// nothing to send, and after a failed send; at most once a minute but for those moments.
-const REPORT_GAP_MS = 60000;
+// nothing to send, and after a failed send (outbox.js sends the same report once a minute at most).
 const REPORT_ALWAYS = new Set(['open', 'online', 'manual']);
 export const SYNC_TAG = 'fieldapp-outbox';
 
@@ -25,14 +24,11 @@ export function requestBackgroundSync() {
 export function startAutoSend({ onResult = () => {}, onStart = () => {} } = {}) {
   const backoff = createBackoff();
   let retryTimer = null;
-  let reportedAt = 0;
 
   function report(reason, result) {
     const nothingSent = result.status === 'ok' && !result.sent && reason !== 'timer' && reason !== 'save';
     if (result.status !== 'retry' && !nothingSent) return;
-    if (!REPORT_ALWAYS.has(reason) && Date.now() - reportedAt < REPORT_GAP_MS) return;
-    reportedAt = Date.now();
-    reportOutbox().catch(() => {});
+    reportOutbox({ force: REPORT_ALWAYS.has(reason) }).catch(() => {});
   }
 
   async function run(reason) {

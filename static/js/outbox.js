@@ -73,12 +73,22 @@ export async function outboxReport(meta, sending = new Set()) {
   };
 }
 
-/** Tell the ward office what this phone holds, without sending records. True if it went. */
-export async function reportOutbox() {
+const REPORT_GAP_MS = 60000;
+let lastReport = { key: '', at: 0 };
+
+/**
+ * Tell the ward office what this phone holds, without sending records. The same report is
+ * sent again at most once a minute unless `force`. True if it went.
+ */
+export async function reportOutbox({ force = false } = {}) {
   const meta = await getMeta();
   if (!meta.token || meta.revoked) return false;
+  const report = await outboxReport(meta);
+  const key = JSON.stringify(report);
+  if (!force && key === lastReport.key && Date.now() - lastReport.at < REPORT_GAP_MS) return false;
   try {
-    await sendOutboxReport(meta.token, await outboxReport(meta));
+    await sendOutboxReport(meta.token, report);
+    lastReport = { key, at: Date.now() };
     return true;
   } catch (error) {
     if (error instanceof ApiError && error.kind === 'auth') {
