@@ -288,6 +288,8 @@ def phones_of(user_ids: Any, now: datetime) -> list[Phone]:
         sa.select(Device, OutboxReport)
         .outerjoin(OutboxReport, OutboxReport.device_id == Device.id)
         .where(Device.user_id.in_(user_ids))
+        # The member and their unit with the phones: no query per line (the city has thousands).
+        .options(sa.orm.joinedload(Device.user).joinedload(User.unit))
     ).all()
     phones = [Phone(device, report, now) for device, report in rows]
     mark_superseded(phones)
@@ -304,13 +306,57 @@ def visible_phones(viewer: User, now: datetime) -> list[Phone]:
     return phones_of(members, now)
 
 
+@dataclass
+class _Seen:
+    """A device as the city's figures need it: no ORM object per phone (a city has thousands)."""
+
+    id: int
+    user_id: int
+    revoked_at: datetime | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+@dataclass
+class _Said:
+    """A report's figures, likewise."""
+
+    reported_at: datetime
+    waiting: int
+    needs_fix: int
+    oldest_waiting_at: datetime | None
+
+
 def ward_figures(ward_ids: list[int], now: datetime) -> dict[int, Figure]:
     """Each ward's figure, for the city's roll-up (which never lists a ward's people)."""
-    phones = phones_of(sa.select(User.id).where(User.ward_id.in_(ward_ids)), now)
+    r = OutboxReport
+    rows = db.session.execute(
+        sa.select(
+            User.ward_id,
+            Device.id,
+            Device.user_id,
+            Device.revoked_at,
+            r.reported_at,
+            r.waiting,
+            r.needs_fix,
+            r.oldest_waiting_at,
+        )
+        .join(User, User.id == Device.user_id)
+        .join(r, r.device_id == Device.id)  # a phone that never reported holds nothing known
+        .where(User.ward_id.in_(ward_ids))
+    )
     by_ward: dict[int, list[Phone]] = {ward_id: [] for ward_id in ward_ids}
-    for phone in phones:
-        by_ward.setdefault(phone.member.ward_id, []).append(phone)
-    return {ward_id: figure(found) for ward_id, found in by_ward.items()}
+    for ward_id, ident, user_id, revoked_at, reported_at, waiting, needs_fix, oldest in rows:
+        said = _Said(reported_at, waiting, needs_fix, oldest)
+        seen = _Seen(ident, user_id, revoked_at)
+        by_ward.setdefault(ward_id, []).append(Phone(seen, said, now))  # type: ignore[arg-type]
+    figures = {}
+    for ward_id, phones in by_ward.items():
+        mark_superseded(phones)
+        figures[ward_id] = figure(phones)
+    return figures
 
 
 def waited_text(age: timedelta | None) -> str:

@@ -434,3 +434,11 @@ def test_a_member_without_a_residential_group_gets_no_standing(world):
     assert progress.group_standing(world.users["officer"], utcnow()) is None  # no unit
     standing = progress.group_standing(world.users["member3"], utcnow())
     assert standing.line == "Khu dân cư số 2: 0/80" and standing.percent == 0
+
+
+def test_the_outbox_benchmark_still_runs(capsys):
+    from bench import outbox_bench
+
+    figures = outbox_bench.main(["--wards", "2", "--phones", "3"])
+    assert set(figures) == {"ward list ms", "city figures ms", "card ms"}
+    assert "2 wards × 3 phones" in capsys.readouterr().out
