@@ -22,8 +22,9 @@ from flask import (
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from . import audit, enrol, sessions, tally, tally_store, unit_import
+from . import audit, enrol, outbox, sessions, tally, tally_store, unit_import
 from .extensions import db
+from .field import get_shell
 from .forms import (
     CampaignForm,
     ConfirmForm,
@@ -38,7 +39,7 @@ from .forms import (
 from .models import Campaign, ConsentText, Device, TallyState, Target, Unit, User, Ward
 from .params import int_arg, parse_id
 from .roles import get_visible_or_404, role_required, visible
-from .text import fold, normalise_phone
+from .text import fold, normalise_phone, utcnow
 from .vocab import DEFAULT_CATEGORIES, DEFAULT_CONSENT, DEFAULT_STEPS, UNIT_KINDS, WARD_ROLES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -885,20 +886,22 @@ def person_enable(user_id: int) -> Any:
 @bp.get("/devices")
 @role_required("officer")
 def devices() -> Any:
-    """Every device of the ward's people, newest first."""
+    """Every phone of the ward's people with its outbox, those needing attention first."""
     ward = _ward()
     state = request.args.get("state", "")
-    query = visible(Device).join(User, Device.user_id == User.id)
-    if state == "active":
-        query = query.where(Device.revoked_at.is_(None))
-    elif state == "revoked":
-        query = query.where(Device.revoked_at.is_not(None))
-    rows = list(
-        db.session.scalars(
-            query.order_by(Device.revoked_at.is_not(None), User.name_key, Device.created_at.desc())
-        )
+    phones = outbox.visible_phones(current_user, utcnow())
+    if state in ("active", "revoked"):
+        shown = [p for p in phones if p.device.revoked == (state == "revoked")]
+    else:
+        shown = phones
+    return render_template(
+        "admin/devices.html",
+        ward=ward,
+        phones=shown,
+        state=state,
+        figure=outbox.figure(phones),
+        current_version=get_shell().version,
     )
-    return render_template("admin/devices.html", ward=ward, devices=rows, state=state)
 
 
 @bp.route("/devices/<int:device_id>/revoke", methods=["GET", "POST"])

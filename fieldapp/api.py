@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
 
-from . import audit, enrol, openapi, sync, tally_store
+from . import audit, enrol, openapi, outbox, progress, sync, tally_store
 from .extensions import csrf, db, limiter
 from .models import Device
 from .text import utcnow
@@ -46,7 +46,9 @@ MESSAGES = {
     "bad_cursor": "Con trỏ trang (since) không hợp lệ.",
     "rate_limited": "Điện thoại gửi quá nhanh. Vui lòng thử lại sau ít phút.",
     "busy": "Hệ thống đang bận. Các lượt vẫn được giữ trên máy và sẽ tự gửi lại sau ít phút.",
+    "no_outbox": 'Dữ liệu phải là một đối tượng JSON có "outbox".',
 }
+OUTBOX_MAX_BYTES = 4096
 
 
 class ApiError(Exception):
@@ -204,6 +206,8 @@ def me() -> Any:
     """What an enrolled phone knows about its member, refreshed (no token)."""
     device = authenticated_device()
     answer = {"device_id": device.public_id, **enrol.member_payload(device.user)}
+    standing = progress.group_standing(device.user, utcnow())
+    answer["group"] = standing.as_json() if standing else None  # optional (progress.py)
     db.session.commit()
     return jsonify(answer)
 
@@ -221,6 +225,7 @@ def sync_batch() -> Any:
     limit = int(config["FIELDAPP_SYNC_MAX_RECORDS"])
     if len(records) > limit:
         raise ApiError(413, "too_many_records", MESSAGES["too_many_records"].format(max=limit))
+    report = _outbox_report(body) if "outbox" in body else None  # optional (outbox.py)
     with sync_slot():
         try:
             # Commits, with the device's last_seen_at.
@@ -231,10 +236,33 @@ def sync_batch() -> Any:
             db.session.rollback()
             log.warning("sync batch answered 503: database busy", exc_info=True)
             raise ApiError(503, "busy") from None
+    if report is not None:
+        outbox.store(device, outbox.after_answer(report, outcome.results), utcnow(), batch=True)
     response = jsonify(outcome.as_json())
     if outcome.touched:
         fold_after(response, current_app._get_current_object())
     return response
+
+
+def _outbox_report(body: dict[str, Any]) -> outbox.Report:
+    """The body's outbox report, checked; a bad one refuses the whole request (400)."""
+    try:
+        return outbox.parse_report(body.get("outbox"))
+    except outbox.BadReport as error:
+        raise ApiError(400, "bad_outbox", error.message) from None
+
+
+@bp.post("/outbox")
+@limiter.limit(_sync_rate, key_func=_device_key)
+def outbox_report() -> Any:
+    """A phone's outbox report alone: when it has nothing to send, or its send failed."""
+    device = authenticated_device()
+    body = read_json_body(OUTBOX_MAX_BYTES)
+    if not isinstance(body, dict) or "outbox" not in body:
+        raise ApiError(400, "no_outbox")
+    now = utcnow()
+    outbox.store(device, _outbox_report(body), now)  # commits, with the device's last_seen_at
+    return jsonify(server_time=sync.iso_local(now))
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request, url_for
 
-from . import audit, exports, rollup, tally
+from . import audit, exports, outbox, rollup, tally
 from .extensions import db
 from .models import Campaign, Ward
 from .params import int_arg
@@ -89,6 +89,7 @@ def index() -> Any:
         outside_rule=tally.outside_rule_text(campaign),
         counted_at=city.as_of or utcnow(),
         catching_up=city.as_of is not None,
+        phone_figures=outbox.ward_figures([line.ward.id for line in city.wards], utcnow()),
     )
 
 

@@ -41,6 +41,7 @@ bp = Blueprint("field", __name__)
 SHELL_MODULES = (
     "app", "store", "outbox", "connection", "backoff", "records", "validate", "fold", "ui",
     "form", "difficulty", "list", "autosend", "pwa", "enrol", "lifecycle",
+    "progress",
 )  # fmt: skip
 # Static folders and files that make up the shell (relative to static/).
 SHELL_DIRS = ("vendor", "icons")

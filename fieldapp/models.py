@@ -262,6 +262,24 @@ class Device(db.Model):
         return self.revoked_at is not None
 
 
+class OutboxReport(db.Model):
+    """What a phone last said of its outbox (fieldapp/outbox.py): one row per device."""
+
+    __tablename__ = "outbox_reports"
+    device_id: Mapped[int] = mapped_column(sa.ForeignKey("devices.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)  # the server's clock
+    waiting: Mapped[int] = mapped_column(default=0)
+    oldest_waiting_at: Mapped[datetime | None]  # the phone's clock, as UTC
+    needs_fix: Mapped[int] = mapped_column(default=0)
+    app_version: Mapped[str] = mapped_column(sa.String(40), default="")
+    storage_persisted: Mapped[bool | None]  # None: the browser cannot tell
+    last_sent_at: Mapped[datetime | None]  # the phone's last successful send, as it says
+    last_batch_at: Mapped[datetime | None]  # the server's clock: last batch answered with it
+
+    device: Mapped[Device] = relationship()
+
+
 class EnrolmentCode(db.Model):
     """A one-time code that enrols one phone for one member. Only its hash is kept."""
 

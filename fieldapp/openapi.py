@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .outbox import MAX_COUNT as MAX_REPORT_COUNT
 from .sync import ASSIST_KEYS, DIFFICULTY_KEYS, MAX_ATTEMPTS, MAX_NOTE, MAX_TEXT, PAGE_SIZE
 from .vocab import DIFFICULTY_KINDS, GENDERS
 
@@ -320,7 +321,10 @@ def document() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json(_ref("SyncAnswer"), "One result per record, in order."),
-                        "400": _error("Not a JSON object with a records list."),
+                        "400": _error(
+                            "Not a JSON object with a records list, or a bad outbox report "
+                            "(nothing of the request is stored)."
+                        ),
                         "401": UNAUTHORIZED,
                         "413": _error("More than 200 records or 512 KiB."),
                         "415": _error("Not application/json, or an encoding other than gzip."),
@@ -329,6 +333,7 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            "/outbox": OUTBOX_PATH,
             "/records": {
                 "get": {
                     "operationId": "records",
@@ -366,3 +371,100 @@ def document() -> dict[str, Any]:
             },
         },
     }
+
+
+# --- the outbox report: an optional addition to v1 (fieldapp/outbox.py) -----------------------
+
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+SCHEMAS["OutboxReport"] = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "What the phone holds, for the ward office. Optional: a phone that sends "
+    "none keeps working. A bad report refuses the whole request (400).",
+    "required": ["v"],
+    "properties": {
+        "v": {"const": 1, "description": "The report's version."},
+        "waiting": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_REPORT_COUNT,
+            "default": 0,
+            "description": "Entries waiting to be sent, not counting this request's records.",
+        },
+        "oldest_waiting_at": {
+            **_NULLABLE_TIME,
+            "description": "When the oldest of those was saved (null when none waits).",
+        },
+        "needs_fix": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_REPORT_COUNT,
+            "default": 0,
+            "description": "Entries the server answered invalid and the member has not fixed.",
+        },
+        "app_version": {
+            "type": "string",
+            "maxLength": 40,
+            "pattern": "^[A-Za-z0-9._+-]*$",
+            "default": "",
+        },
+        "storage_persisted": {
+            "type": ["boolean", "null"],
+            "description": "navigator.storage.persisted(); null when the browser cannot tell.",
+        },
+        "last_sent_at": {**_NULLABLE_TIME, "description": "The phone's last successful send."},
+    },
+}
+SCHEMAS["SyncRequest"]["properties"]["outbox"] = _ref("OutboxReport")
+OUTBOX_PATH = {
+    "post": {
+        "operationId": "outbox",
+        "summary": "The phone's outbox report alone (nothing to send, or its send failed).",
+        "security": BEARER,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["outbox"],
+                        "properties": {"outbox": _ref("OutboxReport")},
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": _json(
+                {
+                    "type": "object",
+                    "required": ["server_time"],
+                    "properties": {"server_time": {"type": "string", "format": "date-time"}},
+                },
+                "The report is stored.",
+            ),
+            "400": _error("Not a JSON object with an outbox, or a bad report (nothing stored)."),
+            "401": UNAUTHORIZED,
+            "413": _error("Body over 4 KiB."),
+            "415": _error("Not application/json, or an encoding other than gzip."),
+            "429": RATE_LIMITED,
+        },
+    }
+}
+
+# --- the member's group against its target: optional in /me (fieldapp/progress.py) ------------
+
+SCHEMAS["GroupStanding"] = {
+    "type": ["object", "null"],
+    "description": "The member's residential group in the current campaign; null without one.",
+    "required": ["unit_id", "name", "residents", "completed", "target", "line", "as_of"],
+    "properties": {
+        "unit_id": {"type": "integer"},
+        "name": {"type": "string"},
+        "residents": {"type": "integer", "description": "Residents helped."},
+        "completed": {"type": "integer", "description": "People who completed the test."},
+        "target": NULLABLE_INT,
+        "line": {"type": "string", "description": 'For the screen, e.g. "Tổ 3: 61/95".'},
+        "as_of": {"type": "string", "format": "date-time", "description": "The figures' time."},
+    },
+}
+SCHEMAS["Me"]["properties"]["group"] = _ref("GroupStanding")

@@ -24,11 +24,12 @@ from flask import (
 )
 from flask_login import current_user
 
-from . import audit, exports, lifecycle, participants, tally, tally_store
+from . import audit, card, exports, lifecycle, outbox, participants, progress, tally, tally_store
 from .extensions import db
+from .field import get_shell
 from .models import Campaign, Difficulty, Unit, UnitReport
 from .params import int_arg
-from .roles import get_visible_or_404, role_required, visible
+from .roles import deny, get_visible_or_404, role_required, visible
 from .text import fmt_number, local_today, utcnow
 
 bp = Blueprint("reports", __name__)
@@ -227,7 +228,76 @@ def unit() -> Any:
         follow_ups=tally.follow_ups(campaign, ids),
         difficulties=tally.difficulties_by_kind(campaign, ids),
         chart=(CHART_W, CHART_H),
+        **_phones(outbox.unit_phones(current_user, target_unit.id, utcnow())),
     )
+
+
+@bp.get("/unit/card.png")
+@role_required("group_head", "officer")
+def unit_card() -> Any:
+    """The group's progress card (PNG) to share: totals only, never a resident's data."""
+    if not _has_campaign():
+        return _no_campaign()
+    unit_id = request.args.get("unit_id", type=int)
+    if unit_id is None:
+        unit_id = current_user.unit_id if current_user.role == "group_head" else None
+    if unit_id is None:
+        deny(404)  # an officer names the unit; a group head without a group has none
+    target_unit = get_visible_or_404(Unit, unit_id)
+    standing = progress.unit_standing(_campaign(), target_unit, utcnow())
+    drawn = card.Card(
+        title=target_unit.name,
+        place=target_unit.ward.name,
+        campaign=standing.campaign.name,
+        residents=standing.residents,
+        tested=standing.completed,
+        target=standing.target,
+        day=local_today(),
+    )
+    return card_response(drawn, f"ket-qua-{target_unit.id}")
+
+
+@bp.get("/reports/card.png")
+@role_required("officer")
+def ward_card() -> Any:
+    """The ward's progress card (PNG) to share."""
+    if not _has_campaign():
+        return _no_campaign()
+    campaign = _campaign()
+    figures = tally_store.ward_figures(campaign, current_user.ward_id)
+    rows = tally.unit_rows(
+        campaign, _report_units(campaign), figures.per_unit, with_categories=False
+    )
+    summary = tally.ward_summary(campaign, rows, figures.totals)
+    ward = current_user.ward
+    drawn = card.Card(
+        title=ward.name,
+        place=f"Kết quả toàn {ward.kind_label.lower()}",
+        campaign=campaign.name,
+        residents=summary.counts.residents,
+        tested=summary.completed,
+        target=summary.target or None,
+        day=local_today(),
+    )
+    return card_response(drawn, "ket-qua-toan-phuong")
+
+
+def card_response(drawn: card.Card, stem: str) -> Response:
+    """A card as a PNG download named for the day."""
+    response = Response(card.draw(drawn), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"
+    name = f"{stem}-{drawn.day.isoformat()}.png"
+    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+def _phones(phones: list[outbox.Phone]) -> dict[str, Any]:
+    """What the phones' panel needs (templates/reports/_phones.html)."""
+    return {
+        "phones": phones,
+        "phones_figure": outbox.figure(phones),
+        "current_version": get_shell().version,
+    }
 
 
 # --- unit reporter ----------------------------------------------------------------------------
@@ -447,6 +517,7 @@ def ward() -> Any:
         outside_rule=tally.outside_rule_text(campaign, tally.outside_count(campaign, ids)),
         counted_at=figures.as_of or utcnow(),
         catching_up=figures.as_of is not None,
+        **_phones(outbox.visible_phones(current_user, utcnow())),
     )
 
 
@@ -471,6 +542,7 @@ def print_report() -> Any:
         today=local_today(),
         place=_place(current_user.ward.name),
         outside_rule=tally.outside_rule_text(campaign, outside),
+        phones_figure=outbox.figure(outbox.visible_phones(current_user, utcnow())),
     )
 
 
@@ -648,6 +720,11 @@ def keep_last_words(text: str) -> str:
     """The last two words joined by a no-break space: a wrapped title never ends on one word."""
     head, _, last = text.rpartition(" ")
     return f"{head}\u00a0{last}" if head else text
+
+
+@bp.app_template_filter("waited")
+def waited(age: Any) -> str:
+    return outbox.waited_text(age)
 
 
 @bp.app_template_filter("percent")

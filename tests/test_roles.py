@@ -131,6 +131,14 @@ TABLE: list[Case] = [
     Case("GET", "/app/enrol-signed-in", allow("member", "group_head")),
     # --- reports
     Case("GET", "/unit", allow("group_head", "officer")),
+    # The progress card (tests/test_card.py): the group head's own, any unit of the officer's.
+    Case(
+        "GET",
+        "/unit/card.png",
+        {**allow("group_head", ok=200), "officer": 404, "other_officer": 404},
+    ),
+    Case("GET", "/unit/card.png?unit_id={unit}", allow("group_head", "officer", ok=200, row=True)),
+    Case("GET", "/reports/card.png", officer()),
     Case("GET", "/unit-report", allow("reporter")),
     Case("POST", "/unit-report", allow("reporter")),
     Case("POST", "/unit-report/participants", allow("reporter")),

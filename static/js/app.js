@@ -5,6 +5,7 @@ import { createDifficultyForm } from './difficulty.js';
 import { createLogForm } from './form.js';
 import { createList } from './list.js';
 import { restore } from './outbox.js';
+import { createProgress } from './progress.js';
 import { askPersistentStorage, registerWorker, setupInstall } from './pwa.js';
 import { changed, clearAll, counts, getMeta, getRecord, onChange, setMeta } from './store.js';
 import { $, $$, afterPaint, confirmDialog, followNotice, hideNotice, notice, shellVocab } from './ui.js';
@@ -14,6 +15,8 @@ let meta = {};
 let sender = null;
 let view = 'loading';
 let install = null; // the offer to add the app to the home screen
+let profiledAt = 0;
+const PROFILE_AFTER_SEND_MS = 120000; // the group's figures again after a send, at most this often
 
 const ctx = {
   profile: () => ({ meta, vocab }),
@@ -30,6 +33,7 @@ const ctx = {
 const logForm = createLogForm(ctx);
 const difficultyForm = createDifficultyForm(ctx);
 const list = createList(ctx);
+const progress = createProgress(ctx);
 
 function show(name, tab = name) {
   view = name;
@@ -64,7 +68,7 @@ async function route() {
     return;
   }
   if (hash === '#/mine') {
-    await list.show();
+    await Promise.all([list.show(), progress.render()]);
     show('mine');
   } else if (hash === '#/difficulty') {
     difficultyForm.showNew();
@@ -110,9 +114,10 @@ async function refreshProfile() {
   if (!meta.token || meta.revoked || !navigator.onLine) return;
   try {
     const { body } = await fetchProfile(meta.token);
-    const { member, campaign, units, ward } = body;
+    const { member, campaign, units, ward, group } = body;
     if (!member) return;
-    await setMeta({ member, campaign, units, ward });
+    await setMeta({ member, campaign, units, ward, group: group ?? null });
+    profiledAt = Date.now();
     await reloadMeta();
     list.forget(); // its labels may have changed: drawn afresh when next shown
     // Rebuild the forms' choices, but never under someone's fingers or over an open entry.
@@ -176,6 +181,7 @@ async function start() {
       // This tab's save: the bar and the list in place, from the save's own transaction.
       showQueue(detail.counts);
       list.update(detail.records);
+      if (view === 'mine') progress.render(); // a correction or void made on "Của tôi"
       return;
     }
     if (detail?.records) {
@@ -187,7 +193,7 @@ async function start() {
     await reloadMeta();
     await renderStatus();
     list.forget();
-    if (view === 'mine') await list.render();
+    if (view === 'mine') await Promise.all([list.render(), progress.render()]);
     if (!meta.token && view !== 'welcome') await route();
   });
   window.addEventListener('hashchange', () => {
@@ -207,9 +213,15 @@ async function start() {
     notice(`Xin chào ${meta.member.name}. Điện thoại đã sẵn sàng để ghi nhận, kể cả khi không có mạng.`);
   }
   if (meta.token) {
-    sender = startAutoSend();
+    sender = startAutoSend({
+      onResult: (result) => {
+        if (result?.status === 'ok' && result.sent && Date.now() - profiledAt > PROFILE_AFTER_SEND_MS) {
+          refreshProfile().then(() => changed());
+        }
+      },
+    });
     restore().catch(() => {}); // a new phone: bring back the history (again next time if offline)
-    refreshProfile();
+    refreshProfile().then(() => (view === 'mine' ? progress.render() : null));
   }
   document.documentElement.dataset.ready = '1'; // for tests and for the eye: the app is live
 }

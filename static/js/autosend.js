@@ -4,9 +4,12 @@
  * through Background Sync where the browser has it.
  */
 import { createBackoff } from './backoff.js';
-import { flush } from './outbox.js';
+import { flush, reportOutbox } from './outbox.js';
 
 export const PERIOD_MS = 150000;
+// The light outbox report: when the app opens (or the network or the member comes back) with
+// nothing to send, and after a failed send (outbox.js sends the same report once a minute at most).
+const REPORT_ALWAYS = new Set(['open', 'online', 'manual']);
 export const SYNC_TAG = 'fieldapp-outbox';
 
 /** Ask the browser to wake the worker to send when it has a network (Chromium only). */
@@ -22,6 +25,12 @@ export function startAutoSend({ onResult = () => {}, onStart = () => {} } = {}) 
   const backoff = createBackoff();
   let retryTimer = null;
 
+  function report(reason, result) {
+    const nothingSent = result.status === 'ok' && !result.sent && reason !== 'timer' && reason !== 'save';
+    if (result.status !== 'retry' && !nothingSent) return;
+    reportOutbox({ force: REPORT_ALWAYS.has(reason) }).catch(() => {});
+  }
+
   async function run(reason) {
     clearTimeout(retryTimer);
     retryTimer = null;
@@ -29,6 +38,7 @@ export function startAutoSend({ onResult = () => {}, onStart = () => {} } = {}) 
     if (!navigator.onLine && reason !== 'manual') return null;
     onStart(reason);
     const result = await flush();
+    report(reason, result);
     if (result.status === 'retry') {
       retryTimer = setTimeout(() => run('retry'), backoff.next(result.retryAfter));
       requestBackgroundSync();

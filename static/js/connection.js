@@ -84,9 +84,10 @@ export function fetchProfile(token) {
   return request('/api/v1/me', { token });
 }
 
-/** Send a batch of records; resolves to the list of per-record results. */
-export async function sendRecords(token, records) {
-  const { body } = await request('/api/v1/sync', { method: 'POST', token, body: { records } });
+/** Send a batch of records (with the outbox report, if given); resolves to the per-record results. */
+export async function sendRecords(token, records, outbox = null) {
+  const payload = outbox ? { records, outbox } : { records };
+  const { body } = await request('/api/v1/sync', { method: 'POST', token, body: payload });
   if (!Array.isArray(body.results)) throw new ApiError('retry', 200);
   return body.results;
 }
@@ -97,4 +98,9 @@ export async function fetchRecords(token, since = null) {
   const { body } = await request(`/api/v1/records${query}`, { token });
   if (!Array.isArray(body.records)) throw new ApiError('retry', 200);
   return { records: body.records, next: body.next ?? null };
+}
+
+/** The outbox report alone: when there is nothing to send, or the send failed. */
+export function sendOutboxReport(token, outbox) {
+  return request('/api/v1/outbox', { method: 'POST', token, body: { outbox } });
 }

@@ -3,9 +3,9 @@
  * Runs in pages and in the service worker (Background Sync). One send at a time across
  * tabs and the worker (Web Locks), and one at a time within a tab.
  */
-import { ApiError, fetchRecords, sendRecords } from './connection.js';
+import { ApiError, fetchRecords, sendOutboxReport, sendRecords } from './connection.js';
 import { wire } from './records.js';
-import { changed, getMeta, setMeta, updateRecords, waitingRecords } from './store.js';
+import { changed, counts, getMeta, setMeta, updateRecords, waitingRecords } from './store.js';
 
 export const BATCH = 200; // the server's limit per request
 const LOCK = 'fieldapp-sync';
@@ -45,6 +45,61 @@ export function applyResults(results) {
     }
     return { stale, updated };
   });
+}
+
+// The shell's version is in this module's own address (/app/v/<version>/js/outbox.js).
+const APP_VERSION = (/\/app\/v\/([A-Za-z0-9._+-]{1,40})\//u.exec(import.meta.url) || [])[1] || '';
+
+/**
+ * The outbox report of the contract (v1): what waits besides `sending` (the ids of the
+ * request's own records), the oldest of it, what needs a fix, the app, lasting storage.
+ */
+export async function outboxReport(meta, sending = new Set()) {
+  const others = (await waitingRecords()).filter((r) => !sending.has(r.id));
+  const { invalid } = await counts();
+  let persisted = null;
+  try {
+    const answer = await navigator.storage?.persisted?.();
+    if (typeof answer === 'boolean') persisted = answer;
+  } catch {
+    persisted = null; // the browser cannot tell
+  }
+  const oldest = others.length ? Math.min(...others.map((r) => r.saved_at || Date.now())) : null;
+  return {
+    v: 1,
+    waiting: others.length,
+    oldest_waiting_at: oldest === null ? null : new Date(oldest).toISOString(),
+    needs_fix: invalid,
+    app_version: APP_VERSION,
+    storage_persisted: persisted,
+    last_sent_at: meta.last_sent_at || null,
+  };
+}
+
+const REPORT_GAP_MS = 60000;
+let lastReport = { key: '', at: 0 };
+
+/**
+ * Tell the ward office what this phone holds, without sending records. The same report is
+ * sent again at most once a minute unless `force`. True if it went.
+ */
+export async function reportOutbox({ force = false } = {}) {
+  const meta = await getMeta();
+  if (!meta.token || meta.revoked) return false;
+  const report = await outboxReport(meta);
+  const key = JSON.stringify(report);
+  if (!force && key === lastReport.key && Date.now() - lastReport.at < REPORT_GAP_MS) return false;
+  try {
+    await sendOutboxReport(meta.token, report);
+    lastReport = { key, at: Date.now() };
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError && error.kind === 'auth') {
+      await setMeta({ revoked: true });
+      changed();
+    }
+    return false;
+  }
 }
 
 /** Put the server's copy of records into the store, as sent. `only`: ids to take, or all. */
@@ -101,7 +156,8 @@ async function flushOnce() {
     if (batch.length === 0) break;
     let results;
     try {
-      results = await sendRecords(meta.token, batch.map(wire));
+      const report = await outboxReport(meta, new Set(batch.map((r) => r.id)));
+      results = await sendRecords(meta.token, batch.map(wire), report);
     } catch (error) {
       if (error instanceof ApiError && error.kind === 'auth') {
         await setMeta({ revoked: true });
@@ -115,6 +171,8 @@ async function flushOnce() {
       return { status: 'retry', retryAfter: error.retryAfter || 0, kind: error.kind };
     }
     batch.forEach((r) => tried.add(`${r.id}:${r.rev}`));
+    meta.last_sent_at = new Date().toISOString();
+    await setMeta({ last_sent_at: meta.last_sent_at });
     const { stale, updated } = await applyResults(results);
     sent += batch.length;
     changed({ records: updated }); // "Của tôi" changes these lines in place
