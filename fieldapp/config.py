@@ -158,9 +158,11 @@ def check_ratelimit_storage(uri: str, workers: int | None) -> None:
 
 def engine_options(uri: str, given: dict[str, Any]) -> dict[str, Any]:
     """SQLAlchemy engine options: pool defaults for PostgreSQL, the given ones winning."""
+    # hide_parameters: a database error in a log never shows a resident's name or phone.
     if not uri.startswith("postgresql"):
-        return {"pool_pre_ping": True, **given}  # SQLite: SQLAlchemy picks its own pool
-    options = {**ENGINE_DEFAULTS, **given}
+        # SQLite: SQLAlchemy picks its own pool
+        return {"pool_pre_ping": True, "hide_parameters": True, **given}
+    options = {**ENGINE_DEFAULTS, "hide_parameters": True, **given}
     connect_args = {"connect_timeout": 5, **options.get("connect_args", {})}
     options["connect_args"] = connect_args  # seconds: an unreachable server fails fast
     return options

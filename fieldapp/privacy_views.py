@@ -20,11 +20,23 @@ from .text import fmt_date, fmt_datetime, local_today
 bp = Blueprint("privacy", __name__, url_prefix="/privacy", cli_group=None)
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 @role_required("officer")
 def index() -> Any:
-    """Search the ward's residents by name or phone; the ward's latest erasures below."""
-    query = request.args.get("q", "")
+    """Search the ward's residents by name or phone (a POST: the query is in no URL, no
+    access log, no browser history); the ward's latest erasures below.
+
+    A GET with `?q=` (an old bookmark) is sent to the empty screen, never searched.
+    """
+    if request.method == "GET" and request.args:
+        return redirect(url_for("privacy.index"))
+    form = ConfirmForm()
+    query = ""
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            flash("Phiên làm việc đã hết hạn. Vui lòng thử lại.", "error")
+            return redirect(url_for("privacy.index"))
+        query = request.form.get("q", "")
     phone, folded = privacy.search_terms(query)
     searched = bool(query.strip())
     residents = privacy.find_residents(current_user, query) if searched else []
@@ -36,7 +48,7 @@ def index() -> Any:
         residents=residents,
         limit_hit=sum(r.records for r in residents) >= privacy.MAX_MATCHES,
         erasures=privacy.recent_erasures(current_user),
-        form=ConfirmForm(),
+        form=form,
     )
 
 

@@ -242,7 +242,7 @@ def test_the_ward_dashboard_and_workbook_of_a_count_only_a(client, city):
 
 def test_privacy_search_of_a_finds_only_as_resident(client, city):
     sign_in(client, city.users["A_officer"])
-    page = client.get("/privacy/", query_string={"q": RESIDENT}).get_data(as_text=True)
+    page = client.post("/privacy/", data={"q": RESIDENT}).get_data(as_text=True)
     assert str(BIRTH["A"]) in page and str(BIRTH["B"]) not in page
     found = privacy.find_residents(city.users["A_officer"], RESIDENT)
     assert [r.record_ids for r in found] == [[city.assists["A"]]]

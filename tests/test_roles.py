@@ -154,6 +154,7 @@ TABLE: list[Case] = [
     # --- privacy (tests/test_privacy.py): find and erase one resident, officer only. A post
     # without a resident goes back to the search with a message.
     Case("GET", "/privacy/", officer()),
+    Case("POST", "/privacy/", officer()),  # the search (a POST: the query is in no URL)
     Case("POST", "/privacy/erase", officer(302)),
     # --- the city administrator (tests/test_city.py): wards, their officers, city campaigns.
     # An incomplete form is shown again (200). {ward} is ward A; {city_campaign} the city's.
