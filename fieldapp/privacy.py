@@ -48,13 +48,24 @@ class Resident:
     birth_year: int | None
     phone: str | None
     unit_name: str
-    record_ids: list[str] = field(default_factory=list)
+    record_ids: list[str] = field(default_factory=list)  # their current revision is this person
+    # Older revisions only (the entry was later corrected to someone else): (row id, record id).
+    revisions: list[tuple[int, str]] = field(default_factory=list)
     last_at: datetime | None = None
     consent: dict[int, str] = field(default_factory=dict)  # version -> the wording read out
 
     @property
+    def revision_ids(self) -> list[int]:
+        return [row_id for row_id, _ in self.revisions]
+
+    @property
+    def older_only(self) -> int:
+        """Entries where the person is only in an older revision."""
+        return len({record_id for _, record_id in self.revisions})
+
+    @property
     def records(self) -> int:
-        return len(self.record_ids)
+        return len(self.record_ids) + self.older_only
 
 
 def search_terms(query: str) -> tuple[str | None, str | None]:
@@ -74,7 +85,9 @@ def _like_escape(value: str) -> str:
 
 
 def find_residents(user: User, query: str) -> list[Resident]:
-    """The residents among the user's visible current assists whose name or phone matches."""
+    """The residents among the user's visible assists whose name or phone matches, in ANY
+    revision: a person logged in revision 1 and corrected to another in revision 2 is found
+    (by that older revision) and can be erased from it."""
     phone, folded = search_terms(query)
     if phone is None and folded is None:
         return []
@@ -85,7 +98,7 @@ def find_residents(user: User, query: str) -> list[Resident]:
     )
     rows = db.session.scalars(
         visible(Assist, user)
-        .where(Assist.is_current.is_(True), Assist.erased_at.is_(None), condition)
+        .where(Assist.erased_at.is_(None), condition)
         .order_by(Assist.name_key, Assist.received_at)
         .limit(MAX_MATCHES)
     ).all()
@@ -93,7 +106,14 @@ def find_residents(user: User, query: str) -> list[Resident]:
 
 
 def group_residents(rows: list[Assist]) -> list[Resident]:
-    """Group assists by the tally's resident identity: the phone, else name + year + unit."""
+    """Group assists by the tally's resident identity: the phone, else name + year + unit.
+
+    A record whose current revision matches is erased whole (record_ids); a record matched
+    only by older revisions is erased in those revisions only (revisions), so the person it
+    was corrected to keeps their data.
+    """
+    current = {row.record_id for row in rows if row.is_current}
+    rows = [row for row in rows if row.is_current or row.record_id not in current]
     units = {u.id: u.name for u in db.session.scalars(sa.select(Unit))} if rows else {}
     found: dict[tuple[Any, ...], Resident] = {}
     for row in rows:
@@ -104,7 +124,10 @@ def group_residents(rows: list[Assist]) -> list[Resident]:
                 row.full_name or "", row.birth_year, row.phone, units.get(row.unit_id, "")
             )
             found[key] = resident
-        resident.record_ids.append(row.record_id)
+        if row.is_current:
+            resident.record_ids.append(row.record_id)
+        else:
+            resident.revisions.append((row.id, row.record_id))
         if resident.last_at is None or row.received_at > resident.last_at:
             resident.last_at = row.received_at
         version = row.consent_version
@@ -126,20 +149,28 @@ def consent_for(assist: Assist) -> ConsentText | None:
     )
 
 
-def residents_of(user: User, record_ids: list[str]) -> list[Resident]:
-    """The not-yet-erased residents behind these record ids, as the user may see them."""
-    if not record_ids:
+def residents_of(
+    user: User, record_ids: list[str], revision_ids: list[int] | None = None
+) -> list[Resident]:
+    """The not-yet-erased residents behind these record ids (their current revisions) and
+    older revision rows, as the user may see them."""
+    revision_ids = sorted(set(revision_ids or []))[:MAX_MATCHES]
+    if not record_ids and not revision_ids:
         return []
+    wanted = sa.and_(
+        Assist.is_current.is_(True), Assist.record_id.in_(sorted(set(record_ids))[:MAX_MATCHES])
+    )
+    if revision_ids:
+        older = sa.and_(Assist.is_current.is_(False), Assist.id.in_(revision_ids), _has_values())
+        wanted = sa.or_(wanted, older)
     rows = db.session.scalars(
-        visible(Assist, user)
-        .where(
-            Assist.is_current.is_(True),
-            Assist.erased_at.is_(None),
-            Assist.record_id.in_(sorted(set(record_ids))[:MAX_MATCHES]),
-        )
-        .order_by(Assist.received_at)
+        visible(Assist, user).where(Assist.erased_at.is_(None), wanted).order_by(Assist.received_at)
     ).all()
     return group_residents(rows)
+
+
+def _has_values() -> sa.ColumnElement[bool]:
+    return sa.or_(*(getattr(Assist, column).is_not(None) for column in ERASED_COLUMNS))
 
 
 # --- erasing one resident --------------------------------------------------------------------
@@ -159,35 +190,48 @@ def _blank(now: datetime) -> dict[str, Any]:
     return values
 
 
-def erase_records(user: User, record_ids: list[str], now: datetime | None = None) -> Erasure:
-    """Clear the personal fields of every revision of these records (those the user may see).
+def erase_records(
+    user: User,
+    record_ids: list[str],
+    now: datetime | None = None,
+    revision_ids: list[int] | None = None,
+) -> Erasure:
+    """Clear the personal fields of every revision of these records (those the user may see),
+    and of these older revision rows only (a person an entry was later corrected away from).
 
     Audited with counts only: never the name, the phone or what was searched for.
     Does not commit (the caller commits with the audit event).
     """
     now = now or utcnow()
     wanted = sorted(set(record_ids))
-    if not wanted:
-        return Erasure(0, 0, now)
-    allowed = sorted(
-        db.session.scalars(
-            visible(Assist, user)
-            .with_only_columns(Assist.record_id)
-            .where(Assist.record_id.in_(wanted))
-            .distinct()
+    allowed = []
+    if wanted:
+        allowed = sorted(
+            db.session.scalars(
+                visible(Assist, user)
+                .with_only_columns(Assist.record_id)
+                .where(Assist.record_id.in_(wanted))
+                .distinct()
+            )
         )
-    )
-    if not allowed:
+    records = len(allowed)
+    revisions = 0
+    if allowed:
+        chosen = sa.and_(Assist.record_id.in_(allowed), Assist.ward_id == user.ward_id)
+        _unlink_resident_keys(chosen, Assist.ward_id == user.ward_id)
+        result = db.session.execute(
+            sa.update(Assist)
+            .where(chosen)
+            .values(**_blank(now))
+            .execution_options(synchronize_session=False)
+        )
+        revisions = result.rowcount or 0
+    older = _erase_older_revisions(user, revision_ids or [])
+    if not allowed and not older:
         return Erasure(0, 0, now)
-    chosen = sa.and_(Assist.record_id.in_(allowed), Assist.ward_id == user.ward_id)
-    _unlink_resident_keys(chosen, Assist.ward_id == user.ward_id)
-    result = db.session.execute(
-        sa.update(Assist)
-        .where(chosen)
-        .values(**_blank(now))
-        .execution_options(synchronize_session=False)
-    )
-    erasure = Erasure(len(allowed), result.rowcount or 0, now)
+    records += len({record_id for _, record_id in older})
+    revisions += len(older)
+    erasure = Erasure(records, revisions, now)
     audit.record(
         "resident_erased",
         ward_id=user.ward_id,
@@ -196,6 +240,36 @@ def erase_records(user: User, record_ids: list[str], now: datetime | None = None
         revisions=erasure.revisions,
     )
     return erasure
+
+
+def _erase_older_revisions(user: User, revision_ids: list[int]) -> list[tuple[int, str]]:
+    """Clear older (not current) revision rows only; returns (row id, record id) cleared.
+
+    The record is not marked erased (its current revision is another person, whose later
+    edits must go on); each row's counting key becomes a random one of its own (an older
+    revision is never counted, and its key was derived from this person's phone or name).
+    """
+    ids = sorted({i for i in revision_ids if isinstance(i, int)})[:MAX_MATCHES]
+    if not ids:
+        return []
+    rows = db.session.execute(
+        visible(Assist, user)
+        .with_only_columns(Assist.id, Assist.record_id)
+        .where(
+            Assist.id.in_(ids),
+            Assist.is_current.is_(False),
+            Assist.ward_id == user.ward_id,
+            _has_values(),
+        )
+    ).all()
+    for row_id, _ in rows:
+        db.session.execute(
+            sa.update(Assist)
+            .where(Assist.id == row_id)
+            .values(**dict.fromkeys(ERASED_COLUMNS), resident_key=secrets.token_hex(16))
+            .execution_options(synchronize_session=False)
+        )
+    return [(row_id, record_id) for row_id, record_id in rows]
 
 
 def _unlink_resident_keys(chosen: Any, scope: Any) -> int:

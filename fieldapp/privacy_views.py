@@ -61,14 +61,18 @@ def erase() -> Any:
         flash("Phiên làm việc đã hết hạn. Vui lòng thử lại.", "error")
         return redirect(url_for("privacy.index"))
     record_ids = [r for r in request.form.getlist("record") if r][: privacy.MAX_MATCHES]
-    residents = privacy.residents_of(current_user, record_ids)
+    revision_ids = [
+        int(r) for r in request.form.getlist("revision") if r.isascii() and r.isdigit()
+    ][: privacy.MAX_MATCHES]
+    residents = privacy.residents_of(current_user, record_ids, revision_ids)
     if not residents:
         flash("Không tìm thấy người dân cần xóa (có thể đã được xóa trước đó).", "error")
         return redirect(url_for("privacy.index"))
     if request.form.get("confirm") != "1":
         return render_template("privacy/confirm.html", residents=residents, form=form)
     ids = [rid for resident in residents for rid in resident.record_ids]
-    erasure = privacy.erase_records(current_user, ids)
+    older = [row_id for resident in residents for row_id in resident.revision_ids]
+    erasure = privacy.erase_records(current_user, ids, revision_ids=older)
     db.session.commit()
     flash(
         f"Đã xóa thông tin cá nhân trong {erasure.records} lượt hỗ trợ"

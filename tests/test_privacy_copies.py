@@ -10,15 +10,23 @@ import logging
 import re
 import threading
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
+from fieldapp import privacy
 from fieldapp.extensions import db
+from fieldapp.models import Assist, AuditEvent
+from fieldapp.text import resident_key_for
 from tests.fleet import Gunicorn
+from tests.test_api import enrol_phone, post_sync
 from tests.test_ops import CONFIG, Browser
-from tests.test_privacy import NAME, PHONE, hoa, search  # noqa: F401 - hoa is a fixture
+from tests.test_privacy import NAME, PHONE, figures, hoa, login, others, search  # noqa: F401
+from tests.test_sync import assist
 from tests.world import PASSWORD
 
 KEY_SECRET = "test-key-secret-" + "k" * 32
@@ -119,3 +127,87 @@ def test_the_development_servers_log_and_the_apps_own_redact_searches(app) -> No
     text = "\n".join(lines)
     assert text.count("/privacy/?[redacted]") >= 4 and "/x?q=[redacted]" in text
     assert personal_in(text) == []
+
+
+# --------------------------------------------------------------------------- item 4: revisions
+
+OTHER = "Phạm Văn Lộc"  # made up: whom the entry was corrected to
+OTHER_PHONE = "0933111222"
+
+
+@pytest.fixture
+def corrected(client, world):
+    """An entry logged for Hoa (rev 1), then corrected on the phone to another person (rev 2)."""
+    others(world)
+    token = enrol_phone(client, world)
+    rid = str(uuid.uuid4())
+    first = assist(world, rid=rid, rev=1)
+    fixed = assist(world, rid=rid, rev=2, full_name=OTHER, phone=OTHER_PHONE, note="Đã sửa")
+    for record in (first, fixed):
+        assert (
+            post_sync(client, token, {"records": [record]}).get_json()["results"][0]["status"]
+            == "stored"
+        )
+    world.extra.update(token=token, rid=rid)
+    return world
+
+
+def revisions(rid: str) -> list[Assist]:
+    return list(
+        db.session.scalars(sa.select(Assist).where(Assist.record_id == rid).order_by(Assist.rev))
+    )
+
+
+def test_a_person_only_in_an_older_revision_is_found_and_erased_there_only(client, corrected):
+    world = corrected
+    officer = world.users["officer"]
+    rid = world.extra["rid"]
+    before = figures(world)
+    for query in (PHONE, "nguyen thi hoa"):
+        found = privacy.find_residents(officer, query)
+        assert [r.full_name for r in found] == [NAME], query
+        assert found[0].record_ids == [] and found[0].older_only == 1
+    login(client, world, "officer")
+    page = search(client, PHONE)
+    assert NAME in page and "chỉ có ở phiên bản cũ" in page
+    row_id = revisions(rid)[0].id
+    assert f'name="revision" value="{row_id}"' in page
+    ask = client.post("/privacy/erase", data={"revision": [str(row_id)]})
+    assert ask.status_code == 200 and "chỉ ở phiên bản cũ" in ask.get_data(as_text=True)
+    done = client.post("/privacy/erase", data={"revision": [str(row_id)], "confirm": "1"})
+    assert done.status_code == 302
+    first, second = revisions(rid)
+    assert (first.full_name, first.phone, first.name_key, first.birth_year, first.note) == (
+        None, None, None, None, None,
+    )  # fmt: skip
+    assert first.resident_key != resident_key_for(PHONE, None, None, None, rid)
+    # The person it was corrected to keeps their data, and can still be found and edited.
+    assert (second.full_name, second.phone, second.erased_at) == (OTHER, OTHER_PHONE, None)
+    assert [r.full_name for r in privacy.find_residents(officer, OTHER_PHONE)] == [OTHER]
+    assert privacy.find_residents(officer, PHONE) == []
+    assert "Không tìm thấy người dân" in search(client, "nguyen thi hoa")
+    assert figures(world) == before
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "resident_erased"))
+    assert event.detail == {"records": 1, "revisions": 1}
+    later = assist(world, rid=rid, rev=3, full_name=OTHER, phone=OTHER_PHONE, note="Lần 3")
+    post_sync(client, world.extra["token"], {"records": [later]})
+    assert revisions(rid)[-1].full_name == OTHER
+
+
+def test_a_current_match_erases_every_revision_and_other_records_stay(client, corrected):
+    world = corrected
+    officer = world.users["officer"]
+    # The corrected-to person: found by the current revision, erased from every revision.
+    found = privacy.find_residents(officer, OTHER_PHONE)
+    assert found[0].record_ids == [world.extra["rid"]] and found[0].revisions == []
+    privacy.erase_records(officer, found[0].record_ids)
+    db.session.commit()
+    assert all(r.full_name is None and r.erased_at for r in revisions(world.extra["rid"]))
+    assert privacy.find_residents(officer, PHONE) == []
+    # A forged revision id of another ward or a current row changes nothing.
+    other = privacy.find_residents(officer, "binh")[0]
+    current_row = db.session.scalar(
+        sa.select(Assist.id).where(Assist.record_id == other.record_ids[0], Assist.is_current)
+    )
+    assert privacy.erase_records(world.users["other_officer"], [], revision_ids=[1, 2]).records == 0
+    assert privacy.erase_records(officer, [], revision_ids=[current_row]).records == 0
