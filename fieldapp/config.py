@@ -21,7 +21,9 @@ ENV_KEYS = (
     "FIELDAPP_WORKERS",
     "FIELDAPP_THREADS",
     "FIELDAPP_SYNC_SLOTS",
+    "FIELDAPP_KEY_SECRET",
 )
+KEY_SECRET_MIN = 32
 
 INSECURE_KEYS = {"", "dev", "changeme", "secret", "change-me"}
 
@@ -122,6 +124,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
             )
     elif not key:
         cfg["SECRET_KEY"] = development_key(Path(app.instance_path))
+    cfg["FIELDAPP_KEY_SECRET"] = key_secret(cfg.get("FIELDAPP_KEY_SECRET"), Path(app.instance_path))
     if production:
         check_ratelimit_storage(cfg["RATELIMIT_STORAGE_URI"], cfg["FIELDAPP_WORKERS"])
 
@@ -174,6 +177,39 @@ def database_uri(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def key_secret(given: Any, instance: Path) -> str:
+    """The secret of the residents' counting keys (text.resident_key_for, an HMAC).
+
+    Kept outside the database, so a copy of the database alone cannot turn a key back into a
+    phone number by trying every number: FIELDAPP_KEY_SECRET, else instance/key_secret,
+    created on first run (mode 0600). Losing it splits each resident's old entries from new
+    ones in the counts: back it up apart from the database.
+    """
+    if given:
+        if len(str(given)) < KEY_SECRET_MIN:
+            raise ConfigError(
+                f"FIELDAPP_KEY_SECRET is too short: give at least {KEY_SECRET_MIN} random "
+                "characters (python3 -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        return str(given)
+    path = instance / "key_secret"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    partial = instance / f"key_secret.{os.getpid()}.{secrets.token_hex(4)}"
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(value)
+    try:
+        os.link(partial, path)  # whole or not at all; two processes starting at once agree
+    except FileExistsError:
+        value = path.read_text().strip()
+    finally:
+        partial.unlink()
+    return value
 
 
 def development_key(instance: Path) -> str:

@@ -6,28 +6,36 @@ The residents are made up (the same as tests/test_privacy.py's).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import stat
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+import flask_migrate
 import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from fieldapp import privacy
+from fieldapp import privacy, tally_store
+from fieldapp.config import ConfigError, key_secret
 from fieldapp.extensions import db
-from fieldapp.models import Assist, AuditEvent
+from fieldapp.models import Assist, AuditEvent, Campaign, TallyAtom
 from fieldapp.text import resident_key_for
+from tests.conftest import make_app
 from tests.fleet import Gunicorn
+from tests.tally_world import add_assist
 from tests.test_api import enrol_phone, post_sync
+from tests.test_migrations import empty_database_url  # noqa: F401 - a fixture
 from tests.test_ops import CONFIG, Browser
 from tests.test_privacy import NAME, PHONE, figures, hoa, login, others, search  # noqa: F401
 from tests.test_sync import assist
-from tests.world import PASSWORD
+from tests.world import PASSWORD, build_world
 
 KEY_SECRET = "test-key-secret-" + "k" * 32
 
@@ -211,3 +219,101 @@ def test_a_current_match_erases_every_revision_and_other_records_stay(client, co
     )
     assert privacy.erase_records(world.users["other_officer"], [], revision_ids=[1, 2]).records == 0
     assert privacy.erase_records(officer, [], revision_ids=[current_row]).records == 0
+
+
+# --------------------------------------------------------------------------- item 7: the key
+
+
+def test_counting_keys_are_keyed_with_a_secret_outside_the_database(app, tmp_path: Path) -> None:
+    assert app.config["FIELDAPP_KEY_SECRET"] == KEY_SECRET  # tests set one (conftest)
+    plain = hashlib.sha256(b"p" + PHONE.encode()).hexdigest()[:32]
+    keyed = resident_key_for(PHONE, None, None, None, "r")
+    assert keyed != plain and keyed == resident_key_for(PHONE, "x", 1950, 3, "other")
+    assert keyed != resident_key_for(PHONE, None, None, None, "r", secret="another-" + "s" * 32)
+    # Without the setting: instance/key_secret, made once with mode 0600, read back after.
+    made = key_secret(None, tmp_path / "instance")
+    path = tmp_path / "instance" / "key_secret"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(made) == 64
+    assert key_secret(None, tmp_path / "instance") == made
+    assert key_secret("from-the-environment-" + "e" * 20, tmp_path / "none").startswith("from")
+    with pytest.raises(ConfigError, match="FIELDAPP_KEY_SECRET"):
+        key_secret("short", tmp_path)
+
+
+def _plain_key(row) -> str:
+    """The counting key before this change: SHA-256 of the identity, no secret."""
+    if row.phone:
+        identity = "p" + row.phone
+    elif row.name_key is not None:
+        identity = (
+            f"n{row.name_key}|{'' if row.birth_year is None else row.birth_year}|{row.unit_id}"
+        )
+    else:
+        identity = "r" + row.record_id
+    return hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
+def test_the_migration_re_keys_a_populated_database_and_the_figures_stay(
+    backend,
+    empty_database_url,  # noqa: F811 - the fixture
+    tmp_path: Path,
+) -> None:
+    app = make_app(backend, tmp_path, DATABASE_URL=empty_database_url)
+    with app.app_context():
+        flask_migrate.upgrade(revision="e7f1c2a3b4d5")
+        world = build_world()
+        day = datetime(2025, 10, 20, 3, 0)
+        for i, (name, phone, year) in enumerate(
+            [(NAME, PHONE, 1954), (NAME, PHONE, 1954), ("Trần Văn Bình", None, 1950),
+             ("Trần Văn Bình", None, 1950), ("Lê Thị Cúc", "0987654321", None), (None, None, None)]
+        ):  # fmt: skip
+            add_assist(world, "kdc1" if i % 2 else "kdc2", "member", name=name, phone=phone,
+                       birth_year=year, steps=["installed", "tested"], attempts=1,
+                       received=day + timedelta(hours=i))  # fmt: skip
+        edited = add_assist(world, "kdc1", "member", name="Vũ Thị Yến", steps=["installed"],
+                            received=day, phone="0933000111")  # fmt: skip
+        add_assist(world, "kdc1", "member", name="Vũ Thị Yến", steps=["installed", "registered"],
+                   received=day + timedelta(days=1), record_id=edited.record_id)  # fmt: skip
+        gone = add_assist(world, "kdc2", "member", name="Đỗ Văn Sơn", phone="0944555666",
+                          steps=["installed"], received=day)  # fmt: skip
+        db.session.commit()
+        privacy.erase_records(world.users["officer"], [gone.record_id])
+        db.session.commit()
+        # The database as it was before: plain SHA-256 keys on every row not erased.
+        live = db.session.scalars(sa.select(Assist).where(Assist.erased_at.is_(None))).all()
+        for row in live:
+            row.resident_key = _plain_key(row)
+        db.session.commit()
+        campaign, ward_id = world.campaign, world.ward.id
+        tally_store.catch_up(campaign, ward_id)
+        before = tally_store.stored_rows(campaign.id, ward_id)
+        old_keys = {_plain_key(row) for row in live}
+        erased_key = db.session.scalar(sa.select(Assist.resident_key).where(Assist.id == gone.id))
+        assert before == tally_store.counted_afresh(campaign, ward_id)
+
+        flask_migrate.upgrade()
+        db.session.expire_all()
+        rows = db.session.scalars(sa.select(Assist)).all()
+        for row in rows:
+            if row.erased_at is None:
+                assert row.resident_key == resident_key_for(
+                    row.phone, row.name_key, row.birth_year, row.unit_id, row.record_id
+                )
+        assert db.session.scalar(sa.select(Assist.resident_key).where(Assist.id == gone.id)) == (
+            erased_key
+        )  # an erased resident's random key stays
+        atoms = set(db.session.scalars(sa.select(TallyAtom.resident_key)))
+        assert not ({r.resident_key for r in rows} | atoms) & old_keys  # no plain key left
+        campaign = db.session.get(Campaign, campaign.id)
+        assert tally_store.stored_rows(campaign.id, ward_id) == before  # even before a fold
+        tally_store.catch_up(campaign, ward_id)
+        assert tally_store.stored_rows(campaign.id, ward_id) == before
+        assert tally_store.counted_afresh(campaign, ward_id) == before
+        flask_migrate.downgrade(revision="e7f1c2a3b4d5")  # and back
+        db.session.expire_all()
+        assert {
+            r.resident_key
+            for r in db.session.scalars(sa.select(Assist).where(Assist.erased_at.is_(None)))
+        } == old_keys
+        db.session.remove()
+        db.engine.dispose()
