@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 from fieldapp import privacy, tally_store
 from fieldapp.config import ConfigError, key_secret
 from fieldapp.extensions import db
-from fieldapp.models import Assist, AuditEvent, Campaign, TallyAtom
+from fieldapp.models import Assist, AuditEvent, Campaign, ConsentText, TallyAtom
 from fieldapp.text import resident_key_for
 from tests.conftest import make_app
 from tests.fleet import Gunicorn
@@ -34,7 +34,7 @@ from tests.test_api import enrol_phone, post_sync
 from tests.test_migrations import empty_database_url  # noqa: F401 - a fixture
 from tests.test_ops import CONFIG, Browser
 from tests.test_privacy import NAME, PHONE, figures, hoa, login, others, search  # noqa: F401
-from tests.test_sync import assist
+from tests.test_sync import assist, rows, run
 from tests.world import PASSWORD, build_world
 
 KEY_SECRET = "test-key-secret-" + "k" * 32
@@ -317,3 +317,40 @@ def test_the_migration_re_keys_a_populated_database_and_the_figures_stay(
         } == old_keys
         db.session.remove()
         db.engine.dispose()
+
+
+# --------------------------------------------------------------------------- item 6: consent
+
+
+def test_the_consent_version_the_phone_showed_is_stored_and_an_unknown_one_refused(world):
+    campaign = world.campaign
+    db.session.add(ConsentText(campaign_id=campaign.id, version=2, text="Nội dung đồng ý mới."))
+    campaign.consent_version = 2
+    db.session.commit()
+    offline = assist(world, consent_version=1)  # a phone offline since the wording changed
+    fresh = assist(world, consent_version=2)
+    old_phone = assist(world)  # a phone from before the field: today's rule
+    unknown = assist(world, consent_version=9)
+    text = assist(world, consent_version="1")
+    results = run(world, [offline, fresh, old_phone, unknown, text])
+    assert [r["status"] for r in results] == ["stored", "stored", "stored", "invalid", "invalid"]
+    for answer in results[3:]:
+        assert list(answer["errors"]) == ["data.consent_version"]
+        assert "Nội dung đồng ý" in answer["errors"]["data.consent_version"]
+    stored = {row.record_id: row.consent_version for row in rows()}
+    assert stored == {offline["id"]: 1, fresh["id"]: 2, old_phone["id"]: 2}
+    # A correction keeps the version of the entry's first revision.
+    edit = assist(world, rid=offline["id"], rev=2, consent_version=2, note="Đã sửa")
+    assert run(world, [edit])[0]["status"] == "stored"
+    assert {r.rev: r.consent_version for r in rows(record_id=offline["id"])} == {1: 1, 2: 1}
+    # Another campaign's version is unknown to this one.
+    other = world.other_campaign
+    db.session.add(ConsentText(campaign_id=other.id, version=5, text="Khác."))
+    db.session.commit()
+    assert run(world, [assist(world, consent_version=5)])[0]["status"] == "invalid"
+
+
+def test_the_openapi_document_describes_consent_version(client):
+    schema = client.get("/api/v1/openapi.json").get_json()
+    field = schema["components"]["schemas"]["AssistData"]["properties"]["consent_version"]
+    assert field["type"] == ["integer", "null"] and "invalid" in field["description"]

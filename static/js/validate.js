@@ -79,6 +79,8 @@ export function validateAssist(values, { campaign, units, ward, genders, testSte
 
   if (values.consent === true) data.consent = true;
   else errors.consent = 'Cần người dân đồng ý trước khi lưu. Hãy đọc nội dung trên cho người dân.';
+  // The wording's version shown above the tick (offline: the one of the last sync).
+  if (Number.isInteger(campaign.consent?.version)) data.consent_version = campaign.consent.version;
 
   const note = String(values.note ?? '').normalize('NFC').trim();
   if ([...note].length > NOTE_MAX) errors.note = `Ghi chú dài quá ${NOTE_MAX} ký tự.`;
