@@ -47,6 +47,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
+            private_sqlite_files(db.engine.url.database)
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
 
 
@@ -54,6 +55,26 @@ def _migrations_dir() -> Any:
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def private_sqlite_files(database: str | None) -> None:
+    """The SQLite file (and its -wal, -shm) readable by the app's user only (0600).
+
+    Created empty with that mode if missing (SQLite gives its -wal and -shm files the main
+    file's mode); an existing file made before, e.g. 0644, is narrowed.
+    """
+    import os
+    from pathlib import Path
+
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists():
+            name.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

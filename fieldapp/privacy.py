@@ -460,6 +460,11 @@ class BackupError(RuntimeError):
     """A backup that could not be made (the message says why, in Vietnamese)."""
 
 
+def _private_file(path: Path) -> None:
+    """An empty file readable by the app's user only (0600): backups hold personal data."""
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def backup_sqlite(source: str, target: Path) -> str:
     """Copy a live SQLite database with the online backup API; returns integrity_check's answer.
 
@@ -468,6 +473,7 @@ def backup_sqlite(source: str, target: Path) -> str:
     """
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    _private_file(partial)
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     dst = sqlite3.connect(partial)
     try:
@@ -505,6 +511,8 @@ def backup_postgres(url: sa.URL, target: Path) -> None:
         env["PGPASSWORD"] = str(url.password)
     dsn = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
     partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    _private_file(partial)  # pg_dump writes into it and keeps its mode
     completed = subprocess.run(  # noqa: S603 - fixed program, arguments are not shell-parsed
         [pg_dump, "--format=custom", "--no-owner", f"--file={partial}", dsn],
         env=env,

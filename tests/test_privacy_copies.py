@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import shutil
 import stat
 import threading
 import time
@@ -354,3 +356,49 @@ def test_the_openapi_document_describes_consent_version(client):
     schema = client.get("/api/v1/openapi.json").get_json()
     field = schema["components"]["schemas"]["AssistData"]["properties"]["consent_version"]
     assert field["type"] == ["integer", "null"] and "invalid" in field["description"]
+
+
+# --------------------------------------------------------------------------- item 10: modes
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_sqlite_files_and_backups_are_written_0600(tmp_path: Path) -> None:
+    old = os.umask(0o022)  # a usual umask: files would be 0644
+    try:
+        fresh = tmp_path / "fresh.sqlite"
+        app = make_app("sqlite", tmp_path, DATABASE_URL=f"sqlite:///{fresh}")
+        with app.app_context():
+            db.create_all()
+            db.session.execute(sa.text("CREATE TABLE t (x TEXT)"))
+            db.session.execute(sa.text("INSERT INTO t VALUES ('x')"))
+            db.session.commit()
+            files = [fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")]
+            assert all(f.exists() for f in files)
+            assert [mode(f) for f in files] == [0o600] * 3
+            target = tmp_path / "backup.sqlite"
+            result = app.test_cli_runner().invoke(args=["backup", str(target)])
+            assert result.exit_code == 0, result.output
+            assert mode(target) == 0o600
+            db.engine.dispose()
+        # A database made world-readable before this change is narrowed at start.
+        fresh.chmod(0o644)
+        make_app("sqlite", tmp_path, DATABASE_URL=f"sqlite:///{fresh}")
+        assert mode(fresh) == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_a_postgres_backup_is_written_0600(app, runner, world, backend, tmp_path: Path) -> None:
+    if backend != "postgres" or shutil.which("pg_dump") is None:
+        pytest.skip("PostgreSQL with pg_dump only")
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "fieldapp.dump"
+        result = runner.invoke(args=["backup", str(target)])
+        assert result.exit_code == 0, result.output
+        assert mode(target) == 0o600 and target.stat().st_size > 0
+    finally:
+        os.umask(old)
