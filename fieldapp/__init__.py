@@ -84,6 +84,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted and overwritten content is zeroed, not left in free space (privacy.scrub).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -340,6 +340,39 @@ def _has_personal() -> sa.ColumnElement[bool]:
     )
 
 
+# --- the database files ----------------------------------------------------------------------
+
+# Tables whose rows an erasure or purge rewrites (tally_atoms and tally_figures hold folded
+# names until the fold after it; tally_pending the old counting keys).
+SCRUBBED_TABLES = ("assists", "tally_atoms", "tally_figures", "tally_pending", "participants")
+
+
+def scrub() -> str:
+    """After an erasure or a purge has committed: leave no copy of the old values in the files.
+
+    The tally is folded first (its atoms and name figures held the erased names). SQLite runs
+    with secure_delete (old content is zeroed where it stood), and here its WAL, which still
+    holds the pages as they were, is checkpointed into the main file and truncated to 0 bytes.
+    PostgreSQL: the dead row versions of the rewritten tables are vacuumed at once (VACUUM
+    runs outside a transaction). Returns what was done, for the command's output and tests.
+    """
+    from . import tally_store
+
+    db.session.commit()
+    tally_store.catch_up_everywhere()
+    db.session.commit()
+    engine = db.engine
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        return "checkpoint busy" if busy else "checkpoint truncated"
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM " + ", ".join(SCRUBBED_TABLES))
+        return "vacuumed"
+    return "nothing"
+
+
 # --- purge after retention -------------------------------------------------------------------
 
 

@@ -74,6 +74,7 @@ def erase() -> Any:
     older = [row_id for resident in residents for row_id in resident.revision_ids]
     erasure = privacy.erase_records(current_user, ids, revision_ids=older)
     db.session.commit()
+    privacy.scrub()  # no old copy left in the database files
     flash(
         f"Đã xóa thông tin cá nhân trong {erasure.records} lượt hỗ trợ"
         f" ({erasure.revisions} phiên bản) lúc {fmt_datetime(erasure.at)}."
@@ -100,6 +101,8 @@ def purge_command(campaign_id: int | None, dry_run: bool) -> None:
         # Also re-clear any revision that raced an erasure on request (normally none).
         swept = privacy.sweep()
         db.session.commit()
+        if swept or any(item.revisions or item.participants for item in done):
+            privacy.scrub()
     if swept:
         click.echo(f"Đã xóa lại thông tin cá nhân ở {swept} phiên bản gửi lên sau khi đã xóa.")
     if not done:

@@ -14,6 +14,7 @@ import shutil
 import stat
 import threading
 import time
+import unicodedata
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,14 +29,24 @@ from fieldapp import privacy, tally_store
 from fieldapp.config import ConfigError, key_secret
 from fieldapp.extensions import db
 from fieldapp.models import Assist, AuditEvent, Campaign, ConsentText, TallyAtom
-from fieldapp.text import resident_key_for
+from fieldapp.text import local_today, resident_key_for
 from tests.conftest import make_app
 from tests.fleet import Gunicorn
 from tests.tally_world import add_assist
 from tests.test_api import enrol_phone, post_sync
 from tests.test_migrations import empty_database_url  # noqa: F401 - a fixture
 from tests.test_ops import CONFIG, Browser
-from tests.test_privacy import NAME, PHONE, figures, hoa, login, others, search  # noqa: F401
+from tests.test_privacy import (  # noqa: F401 - hoa is a fixture
+    NAME,
+    NOTE,
+    PHONE,
+    erase_via_screens,
+    figures,
+    hoa,
+    login,
+    others,
+    search,
+)
 from tests.test_sync import assist, rows, run
 from tests.world import PASSWORD, build_world
 
@@ -402,3 +413,102 @@ def test_a_postgres_backup_is_written_0600(app, runner, world, backend, tmp_path
         assert mode(target) == 0o600 and target.stat().st_size > 0
     finally:
         os.umask(old)
+
+
+# --------------------------------------------------------------------------- item 2: files
+
+
+def erased_values(world) -> list[bytes]:
+    """What an erasure must leave nowhere, as UTF-8 bytes (the folded and decomposed forms,
+    the phone, the notes, the old counting key)."""
+    rid = world.extra["rid"]
+    keys = set(db.session.scalars(sa.select(Assist.resident_key).where(Assist.record_id == rid)))
+    values = [NAME, unicodedata.normalize("NFD", NAME), "nguyen thi hoa", PHONE, NOTE, *keys]
+    return [v.encode() for v in values]
+
+
+def sqlite_files(app) -> list[Path]:
+    main = Path(db.engine.url.database)
+    return [p for p in (main, Path(f"{main}-wal"), Path(f"{main}-shm")) if p.exists()]
+
+
+def test_an_erasure_leaves_nothing_in_the_sqlite_files(app, client, hoa, backend) -> None:  # noqa: F811
+    if backend != "sqlite":
+        pytest.skip("SQLite's files; PostgreSQL below")
+    login(client, hoa, "officer")
+    assert client.get("/reports/").status_code == 200  # the tally folded: names in its atoms
+    needles = erased_values(hoa)
+    found = b"".join(p.read_bytes() for p in sqlite_files(app))
+    assert all(needles[i] in found for i in (0, 2, 3, 4))  # there before (NFC, folded)
+    erase_via_screens(client, hoa)
+    files = sqlite_files(app)
+    assert Path(f"{files[0]}-wal").stat().st_size == 0  # checkpointed and truncated
+    for path in files:
+        raw = path.read_bytes()
+        assert [n for n in needles if n in raw] == [], path.name
+    # Someone else's data is still there (the scan would find it).
+    assert "Trần Văn Bình".encode() in files[0].read_bytes()
+
+
+def test_a_purge_leaves_nothing_in_the_sqlite_files(app, runner, hoa, backend) -> None:  # noqa: F811
+    if backend != "sqlite":
+        pytest.skip("SQLite's files")
+    hoa.campaign.retention_until = local_today() - timedelta(days=1)
+    db.session.commit()
+    everyone = [*erased_values(hoa), "Trần Văn Bình".encode(), b"0987654321"]
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0 and "Đã xóa" in result.output, result.output
+    for path in sqlite_files(app):
+        raw = path.read_bytes()
+        assert [n for n in everyone if n in raw] == [], path.name
+
+
+def _pg_pages(table: str) -> list[bytes]:
+    pages = db.session.scalar(sa.text(f"SELECT pg_relation_size('{table}') / 8192"))
+    return [
+        bytes(db.session.scalar(sa.text(f"SELECT get_raw_page('{table}', {page})")))
+        for page in range(pages)
+    ]
+
+
+def _pg_tuples(table: str) -> tuple[int, bytes]:
+    """(dead tuples, the bytes of every tuple still in the table's pages, live or dead)."""
+    dead, data = 0, []
+    pages = db.session.scalar(sa.text(f"SELECT pg_relation_size('{table}') / 8192"))
+    for page in range(pages):
+        for flags, tuple_data in db.session.execute(
+            sa.text(
+                f"SELECT lp_flags, t_data FROM heap_page_items(get_raw_page('{table}', {page}))"
+            )
+        ):
+            dead += flags == 3  # LP_DEAD: a dead version vacuum has not removed
+            if tuple_data is not None:
+                data.append(bytes(tuple_data))
+    return dead, b"".join(data)
+
+
+def test_postgres_vacuums_the_erased_rows_at_once(app, client, hoa, backend) -> None:  # noqa: F811
+    """Right after the erasure no row version of the table's pages, live or dead, holds the
+    erased values (read raw with pageinspect): neither SQL, nor a dump, nor anything reading
+    the rows can bring them back. VACUUM does not zero the space it frees: the bytes stay in
+    the pages' free space until PostgreSQL writes over them, and VACUUM FULL (the README's
+    recipe for a quiet hour) rewrites the tables without them."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL")
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pageinspect")
+    login(client, hoa, "officer")
+    client.get("/reports/")
+    needles = erased_values(hoa)
+    assert any(n in _pg_tuples("assists")[1] for n in needles)  # there before
+    erase_via_screens(client, hoa)
+    db.session.commit()
+    for table in privacy.SCRUBBED_TABLES:
+        dead, tuples = _pg_tuples(table)
+        assert (table, dead, [n for n in needles if n in tuples]) == (table, 0, [])
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM FULL " + ", ".join(privacy.SCRUBBED_TABLES))
+    for table in privacy.SCRUBBED_TABLES:
+        raw = b"".join(_pg_pages(table))
+        assert [n for n in needles if n in raw] == [], table
