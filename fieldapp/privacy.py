@@ -3,11 +3,10 @@
 Plain functions, no request inside (the officer's screens are in privacy_views.py).
 
 What an erasure or a purge clears, on EVERY revision of an assist (sync.ERASED_COLUMNS):
-full name, its folded search key, birth year, phone and the free-text note. What stays:
-unit, category, steps, attempts, gender, consent flag and version, times, and (when the tally
-engineer's column exists) the pseudonymous `resident_key` — so every count stays as it was.
-Gender stays because it is a single coarse value that some ward reports break figures down
-by and that cannot identify anyone on its own; birth year goes, because with a unit it can.
+full name, its folded search key, birth year, gender, phone and the free-text note. What
+stays: unit, category, steps, attempts, consent flag and version, times, and the counting key
+(replaced by a random one per resident) — so every count stays as it was. No figure is split
+by gender, so it goes too (with a unit and a birth year it narrowed the person down).
 `erased_at` is set so a later revision sent from a phone stays erased (sync.py keeps it).
 Participant lists of unit reports lose their names on purge; their kind and class stay.
 """

@@ -36,7 +36,16 @@ import sqlalchemy as sa
 from .bulk import insert_many, one_of
 from .extensions import db
 from .models import Assist, Campaign, ConsentText, Device, Difficulty, Unit, User
-from .text import LOCAL_TZ, fold, nfc, normalise_phone, resident_key_for, to_local, utcnow
+from .text import (
+    LOCAL_TZ,
+    fold,
+    mask_numbers,
+    nfc,
+    normalise_phone,
+    resident_key_for,
+    to_local,
+    utcnow,
+)
 from .vocab import DIFFICULTY_KINDS, GENDERS, TEST_STEP
 
 MAX_REV = 1_000_000  # far above any real edit count, far below the INTEGER column's limit
@@ -64,7 +73,7 @@ ASSIST_KEYS = frozenset(
     }
 )
 # The personal fields an erasure clears (and keeps cleared in later revisions).
-ERASED_COLUMNS = ("full_name", "name_key", "birth_year", "phone", "note")
+ERASED_COLUMNS = ("full_name", "name_key", "birth_year", "gender", "phone", "note")
 DIFFICULTY_KEYS = frozenset({"unit_id", "kind", "text"})
 MODELS: dict[str, type[Assist] | type[Difficulty]] = {"assist": Assist, "difficulty": Difficulty}
 
@@ -332,7 +341,7 @@ def _check_text(
     elif len(cleaned) > limit:
         errors[f"data.{key}"] = message
     else:
-        values[key] = cleaned
+        values[key] = mask_numbers(cleaned)  # no CCCD or phone number kept in free text
 
 
 def check_assist(

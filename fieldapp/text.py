@@ -69,10 +69,23 @@ def resident_key_for(
 
 
 def mask_phone(phone: str | None) -> str:
-    """0912345678 -> 0912***678, for screens that need only to recognise a number."""
+    """0912345678 -> ***678, for screens that need only to recognise a number (the least:
+    its last three digits; 0912***678 showed 7 of 10 digits)."""
     if not phone:
         return ""
-    return phone[:4] + "***" + phone[-3:]
+    return "***" + phone[-3:]
+
+
+MASKED = "[số đã ẩn]"
+# A citizen-ID (CCCD) number: 12 digits, maybe grouped by spaces or dots; a phone number:
+# 0 or +84/84 then 9 digits, maybe grouped. static/js/validate.js has the same rule.
+_ID_NUMBER = re.compile(r"(?<![\d])\d{3}(?:[ .]?\d{3}){3}(?![\d])", re.ASCII)
+_PHONE_NUMBER = re.compile(r"(?<![\d+])(?:\+84|84|0)(?:[ .\-]?\d){9}(?![\d])", re.ASCII)
+
+
+def mask_numbers(value: str) -> str:
+    """Free text with CCCD and phone numbers replaced by [số đã ẩn] (least data in notes)."""
+    return _PHONE_NUMBER.sub(MASKED, _ID_NUMBER.sub(MASKED, value))
 
 
 def utcnow() -> datetime:

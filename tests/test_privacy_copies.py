@@ -28,8 +28,8 @@ from werkzeug.serving import make_server
 from fieldapp import privacy, tally_store
 from fieldapp.config import ConfigError, key_secret
 from fieldapp.extensions import db
-from fieldapp.models import Assist, AuditEvent, Campaign, ConsentText, TallyAtom
-from fieldapp.text import local_today, resident_key_for
+from fieldapp.models import Assist, AuditEvent, Campaign, ConsentText, Difficulty, TallyAtom
+from fieldapp.text import local_today, mask_numbers, resident_key_for
 from tests.conftest import make_app
 from tests.fleet import Gunicorn
 from tests.tally_world import add_assist
@@ -47,7 +47,7 @@ from tests.test_privacy import (  # noqa: F401 - hoa is a fixture
     others,
     search,
 )
-from tests.test_sync import assist, rows, run
+from tests.test_sync import assist, difficulty, rows, run
 from tests.world import PASSWORD, build_world
 
 KEY_SECRET = "test-key-secret-" + "k" * 32
@@ -512,3 +512,33 @@ def test_postgres_vacuums_the_erased_rows_at_once(app, client, hoa, backend) -> 
     for table in privacy.SCRUBBED_TABLES:
         raw = b"".join(_pg_pages(table))
         assert [n for n in needles if n in raw] == [], table
+
+
+# --------------------------------------------------------------------------- item 8: least data
+
+
+def test_notes_and_difficulty_texts_keep_no_cccd_or_phone_number(world):
+    note = "CCCD 001088012345, gọi 0912 345 678 hoặc +84912345678; sinh 1954, 12 người"
+    records = [assist(world, note=note), difficulty(world, text="Con gái số 0987.654.321")]
+    assert [r["status"] for r in run(world, records)] == ["stored", "stored"]
+    (row,) = rows()
+    assert row.note == ("CCCD [số đã ẩn], gọi [số đã ẩn] hoặc [số đã ẩn]; sinh 1954, 12 người")
+    (problem,) = rows(Difficulty)
+    assert problem.text == "Con gái số [số đã ẩn]"
+    assert mask_numbers("mã 1234567890123, năm 2025") == "mã 1234567890123, năm 2025"
+
+
+def test_group_heads_see_the_last_three_digits_and_erasure_clears_gender(client, hoa):  # noqa: F811
+    login(client, hoa, "head")
+    page = client.get("/unit").get_data(as_text=True)
+    assert "0912***" not in page and PHONE not in page
+    csv = client.get("/reports/assists.csv").get_data().decode("utf-8-sig")
+    assert "***678" in csv and "0912" not in csv
+    row = db.session.scalar(sa.select(Assist).where(Assist.record_id == hoa.extra["rid"]))
+    assert row.gender == "female"
+    privacy.erase_records(hoa.users["officer"], [hoa.extra["rid"]])
+    db.session.commit()
+    assert all(
+        r.gender is None
+        for r in db.session.scalars(sa.select(Assist).where(Assist.record_id == hoa.extra["rid"]))
+    )

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from fieldapp.extensions import db
 from fieldapp.models import ConsentText, Ward
+from fieldapp.text import mask_numbers
 from tests.browser.pwa import all_sent, enrol, log_resident, ready, wait_for_states
 
 NEW_WORDING = "Nội dung đồng ý (bản 2, thử nghiệm)."
@@ -44,3 +45,20 @@ def test_an_offline_phone_sends_the_version_it_showed(phone, live, server_db):
         assert versions == {"Hoàng Văn Tâm": 1, "Bùi Thị Thảo": 2}
     finally:
         _set_consent(server_db, 1)  # the session's other tests expect wording 1
+
+
+def test_the_phone_hides_numbers_in_free_text_as_the_server_does(phone, live, server_db):
+    page = phone.new_page()
+    enrol(page, live.url, server_db.new_member()["code"])
+    samples = ["CCCD 001088012345", "gọi 0912 345 678, +84912345678", "năm 1954, 12 người",
+               "số 001.088.012.345 và 0987-654-321", "mã 1234567890123"]  # fmt: skip
+    masked = page.evaluate(
+        """async (samples) => {
+             const link = document.querySelector('link[href*="/js/validate.js"]');
+             const { maskNumbers } = await import(link.href);
+             return samples.map(maskNumbers);
+           }""",
+        samples,
+    )
+    assert masked == [mask_numbers(s) for s in samples]
+    assert "CCCD" in page.text_content("#f-note-hint")
