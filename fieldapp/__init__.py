@@ -137,7 +137,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from . import lifecycle, vocab
+    from . import lifecycle, privacy, vocab
 
     app.jinja_env.filters.update(
         date=text.fmt_date,
@@ -149,6 +149,7 @@ def register_template_helpers(app: Flask) -> None:
         vocab=vocab,
         # Where a campaign stands today: the one rule for every dashboard.
         campaign_life=lambda campaign: lifecycle.of(campaign, text.local_today()),
+        retention_notice=lambda campaign: privacy.retention_notice(campaign, text.local_today()),
     )
 
 

@@ -374,6 +374,29 @@ def scrub() -> str:
 
 # --- purge after retention -------------------------------------------------------------------
 
+WARN_DAYS = 14  # the dashboard warns this many days before a campaign's retention date
+
+
+def retention_notice(campaign: Campaign | None, today: date) -> str | None:
+    """The dashboard's warning about the retention date, from WARN_DAYS before it (or None)."""
+    if campaign is None or campaign.retention_until is None:
+        return None
+    left = (campaign.retention_until - today).days
+    when = campaign.retention_until.strftime("%d/%m/%Y")
+    if left < 0:
+        return (
+            f"Đã quá hạn lưu trữ dữ liệu cá nhân (lưu đến {when}): thông tin cá nhân của người"
+            " dân được xóa khi lệnh xóa hằng ngày chạy (flask purge); lượt ghi mới không còn"
+            " lưu họ tên, số điện thoại."
+        )
+    if left <= WARN_DAYS:
+        return (
+            f"Còn {left} ngày đến hạn lưu trữ dữ liệu cá nhân (lưu đến {when}): sau ngày này"
+            " họ tên, năm sinh, giới tính, số điện thoại và ghi chú của người dân sẽ bị xóa;"
+            " số liệu vẫn giữ."
+        )
+    return None
+
 
 @dataclass
 class Purge:

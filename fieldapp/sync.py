@@ -581,6 +581,11 @@ def _decide(
     }
     if env.type == "assist":
         row["erased_at"] = None
+        retention = campaign.retention_until
+        if retention is not None and to_local(ctx.now).date() > retention:
+            # Past the campaign's retention date (purged or about to be): counted, never
+            # stored with the person's fields (issue 17).
+            row.update(dict.fromkeys(ERASED_COLUMNS), erased_at=ctx.now)
         row["resident_key"] = resident_key_for(
             row["phone"], row["name_key"], row["birth_year"], row["unit_id"], env.id
         )

@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from fieldapp import privacy, tally_store
+from fieldapp import privacy, tally, tally_store
 from fieldapp.config import ConfigError, key_secret
 from fieldapp.extensions import db
 from fieldapp.models import Assist, AuditEvent, Campaign, ConsentText, Difficulty, TallyAtom
@@ -542,3 +542,41 @@ def test_group_heads_see_the_last_three_digits_and_erasure_clears_gender(client,
         r.gender is None
         for r in db.session.scalars(sa.select(Assist).where(Assist.record_id == hoa.extra["rid"]))
     )
+
+
+# --------------------------------------------------------------------------- item 5 (part)
+
+
+def test_past_the_retention_date_entries_are_counted_without_personal_fields(world, client):
+    campaign = world.campaign
+    campaign.retention_until = local_today() - timedelta(days=1)
+    db.session.commit()
+    record = assist(world)
+    assert run(world, [record])[0]["status"] == "stored"
+    (row,) = rows()
+    assert (row.full_name, row.phone, row.note, row.gender, row.birth_year) == (None,) * 5
+    assert row.erased_at is not None and row.steps == ",installed,registered,tested,"
+    assert tally.totals(db.session.get(Campaign, campaign.id)).assists == 1
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"), [(30, None), (14, "Còn 14 ngày"), (0, "Còn 0 ngày"), (-1, "Đã quá hạn")]
+)
+def test_the_dashboard_warns_from_14_days_before_the_retention_date(
+    client, world, days, expected
+) -> None:
+    world.campaign.retention_until = local_today() + timedelta(days=days)
+    db.session.commit()
+    notice = privacy.retention_notice(world.campaign, local_today())
+    assert (notice is None) if expected is None else notice.startswith(expected)
+    login(client, world, "officer")
+    page = client.get("/reports/").get_data(as_text=True)
+    assert ("hạn lưu trữ dữ liệu cá nhân" in page) == (expected is not None)
+
+
+def test_a_systemd_timer_for_the_daily_purge_is_shipped() -> None:
+    root = Path(__file__).resolve().parents[1] / "deploy"
+    service = (root / "fieldapp-purge.service").read_text()
+    timer = (root / "fieldapp-purge.timer").read_text()
+    assert "flask --app app purge" in service and "Type=oneshot" in service
+    assert "OnCalendar=" in timer and "Persistent=true" in timer
