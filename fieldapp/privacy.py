@@ -172,6 +172,84 @@ def _has_values() -> sa.ColumnElement[bool]:
     return sa.or_(*(getattr(Assist, column).is_not(None) for column in ERASED_COLUMNS))
 
 
+# --- a resident's copy of their data ------------------------------------------------------
+
+
+def resident_rows(user: User, record_ids: list[str], revision_ids: list[int]) -> list[Assist]:
+    """The rows a resident's copy holds: the current revisions of their entries and the older
+    revisions that were them (as residents_of() finds them), oldest first."""
+    found = residents_of(user, record_ids, revision_ids)
+    ids = {rid for r in found for rid in r.record_ids}
+    older = {row_id for r in found for row_id in r.revision_ids}
+    if not ids and not older:
+        return []
+    return list(
+        db.session.scalars(
+            visible(Assist, user)
+            .where(
+                Assist.erased_at.is_(None),
+                sa.or_(
+                    sa.and_(Assist.is_current.is_(True), Assist.record_id.in_(sorted(ids))),
+                    Assist.id.in_(sorted(older)),
+                ),
+            )
+            .order_by(Assist.recorded_at, Assist.id)
+        )
+    )
+
+
+def resident_sheet(user: User, rows: list[Assist]) -> Any:
+    """A resident's own data as a table (their request to see it): every field kept about
+    them, the unit, what was done, and the consent wording read out, word for word."""
+    from . import exports
+    from .vocab import GENDERS
+
+    units = {u.id: u.name for u in db.session.scalars(sa.select(Unit))}
+    campaigns: dict[int, Campaign] = {}
+    columns = [
+        exports.Column("Thời điểm ghi", exports.MOMENT),
+        exports.Column("Thời điểm gửi lên", exports.MOMENT),
+        exports.Column("Phiên bản", exports.NUMBER),
+        exports.Column("Cuộc thi"),
+        exports.Column("Đơn vị"),
+        exports.Column("Họ và tên"),
+        exports.Column("Năm sinh", exports.NUMBER),
+        exports.Column("Giới tính"),
+        exports.Column("Số điện thoại", exports.PHONE),
+        exports.Column("Đối tượng"),
+        exports.Column("Đã hỗ trợ"),
+        exports.Column("Số lần thi", exports.COUNT),
+        exports.Column("Ghi chú", exports.WRAP),
+        exports.Column("Đã hủy"),
+        exports.Column("Nội dung đồng ý đã đọc", exports.WRAP),
+    ]
+
+    def lines() -> Any:
+        for row in rows:
+            campaign = campaigns.get(row.campaign_id) or db.session.get(Campaign, row.campaign_id)
+            campaigns[row.campaign_id] = campaign
+            wording = consent_for(row)
+            yield [
+                exports.local(row.recorded_at),
+                exports.local(row.received_at),
+                row.rev,
+                campaign.name,
+                units.get(row.unit_id, ""),
+                row.full_name,
+                row.birth_year,
+                GENDERS.get(row.gender or "", row.gender),
+                row.phone,
+                campaign.category_label(row.category),
+                ", ".join(campaign.step_label(s) for s in row.step_list),
+                row.attempts,
+                row.note,
+                "Có" if row.voided else "",
+                f"Phiên bản {row.consent_version}: {wording.text}" if wording else "",
+            ]
+
+    return exports.Sheet("Dữ liệu cá nhân", "du-lieu-ca-nhan.csv", columns, lines())
+
+
 # --- erasing one resident --------------------------------------------------------------------
 
 
@@ -308,7 +386,11 @@ def recent_erasures(user: User, limit: int = 20) -> list[AuditEvent]:
     return list(
         db.session.scalars(
             visible(AuditEvent, user)
-            .where(AuditEvent.action.in_(("resident_erased", "campaign_purged")))
+            .where(
+                AuditEvent.action.in_(
+                    ("resident_erased", "campaign_purged", "resident_data_exported")
+                )
+            )
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
             .limit(limit)
         )

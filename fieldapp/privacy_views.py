@@ -10,9 +10,10 @@ import click
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import privacy
+from . import audit, privacy
 from .extensions import db
 from .forms import ConfirmForm
+from .reports import csv_response, download_name
 from .roles import role_required
 from .text import fmt_date, fmt_datetime, local_today
 
@@ -52,6 +53,40 @@ def index() -> Any:
     )
 
 
+def _chosen() -> tuple[list[str], list[int]]:
+    """The record ids and older revision ids a form posted (bounded, digits only)."""
+    record_ids = [r for r in request.form.getlist("record") if r][: privacy.MAX_MATCHES]
+    revision_ids = [
+        int(r) for r in request.form.getlist("revision") if r.isascii() and r.isdigit()
+    ][: privacy.MAX_MATCHES]
+    return record_ids, revision_ids
+
+
+@bp.post("/export")
+@role_required("officer")
+def export() -> Any:
+    """A resident's copy of their own data (their request to see it), as a CSV. Audited with
+    counts only."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("Phiên làm việc đã hết hạn. Vui lòng thử lại.", "error")
+        return redirect(url_for("privacy.index"))
+    rows = privacy.resident_rows(current_user, *_chosen())
+    if not rows:
+        flash("Không tìm thấy dữ liệu của người dân này (có thể đã được xóa).", "error")
+        return redirect(url_for("privacy.index"))
+    audit.record(
+        "resident_data_exported",
+        ward_id=current_user.ward_id,
+        actor_id=current_user.id,
+        records=len({row.record_id for row in rows}),
+        revisions=len(rows),
+    )
+    db.session.commit()
+    sheet = privacy.resident_sheet(current_user, rows)
+    return csv_response(sheet, download_name("du-lieu-ca-nhan", "csv"))
+
+
 @bp.post("/erase")
 @role_required("officer")
 def erase() -> Any:
@@ -60,10 +95,7 @@ def erase() -> Any:
     if not form.validate_on_submit():
         flash("Phiên làm việc đã hết hạn. Vui lòng thử lại.", "error")
         return redirect(url_for("privacy.index"))
-    record_ids = [r for r in request.form.getlist("record") if r][: privacy.MAX_MATCHES]
-    revision_ids = [
-        int(r) for r in request.form.getlist("revision") if r.isascii() and r.isdigit()
-    ][: privacy.MAX_MATCHES]
+    record_ids, revision_ids = _chosen()
     residents = privacy.residents_of(current_user, record_ids, revision_ids)
     if not residents:
         flash("Không tìm thấy người dân cần xóa (có thể đã được xóa trước đó).", "error")

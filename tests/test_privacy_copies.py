@@ -580,3 +580,31 @@ def test_a_systemd_timer_for_the_daily_purge_is_shipped() -> None:
     timer = (root / "fieldapp-purge.timer").read_text()
     assert "flask --app app purge" in service and "Type=oneshot" in service
     assert "OnCalendar=" in timer and "Persistent=true" in timer
+
+
+# --------------------------------------------------------------------------- item 9 (part)
+
+
+def test_the_officer_gives_a_resident_a_copy_of_their_data(client, hoa):  # noqa: F811
+    login(client, hoa, "officer")
+    page = search(client, "nguyen thi hoa")
+    assert "Tải dữ liệu của người này" in page
+    response = client.post("/privacy/export", data={"record": [hoa.extra["rid"]]})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "du-lieu-ca-nhan-" in response.headers["Content-Disposition"]
+    text = response.get_data().decode("utf-8-sig")
+    assert NAME in text and "0912 345 678" in text and "1954" in text and "Nữ" in text
+    assert "Phiên bản 1: " in text and hoa.campaign.consent(1).text.split("\n")[0] in text
+    assert text.count("\r\n") == 2  # the header and the entry's current revision
+    event = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "resident_data_exported")
+    )
+    assert event.detail == {"records": 1, "revisions": 1}
+    assert "cấp bản sao dữ liệu" in client.get("/privacy/").get_data(as_text=True)
+    # Nothing for another ward's officer, nor once erased.
+    login(client, hoa, "other_officer")
+    assert client.post("/privacy/export", data={"record": [hoa.extra["rid"]]}).status_code == 302
+    privacy.erase_records(hoa.users["officer"], [hoa.extra["rid"]])
+    db.session.commit()
+    login(client, hoa, "officer")
+    assert client.post("/privacy/export", data={"record": [hoa.extra["rid"]]}).status_code == 302
