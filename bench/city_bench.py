@@ -44,7 +44,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,7 @@ from fieldapp.models import (  # noqa: E402
     User,
     Ward,
 )
-from fieldapp.text import fold, resident_key_for  # noqa: E402
+from fieldapp.text import fold, local_today, resident_key_for  # noqa: E402
 from fieldapp.vocab import DEFAULT_CONSENT  # noqa: E402
 from tests.fleet import ACKED, assist_data, record, request, residents  # noqa: E402
 
@@ -228,7 +228,7 @@ def build_city(
         ends_on=date(2025, 11, 11),
         report_due=date(2025, 11, 12),
         contest_url="https://congdanso.example.vn/cuoc-thi",
-        retention_until=date(2026, 5, 12),
+        retention_until=local_today() + timedelta(days=180),  # kept: phones store names
     )
     db.session.add(campaign)
     db.session.flush()

@@ -9,7 +9,7 @@ from flask import Flask, jsonify, render_template
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, params, security, sessions, text
+from . import config, logs, params, security, sessions, text
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     security.init_app(app)
     sessions.init_app(app)
+    logs.install(app.logger.name)  # no personal search in any log line
     return app
 
 
@@ -48,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
+            private_sqlite_files(db.engine.url.database)
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
 
 
@@ -57,6 +59,26 @@ def _migrations_dir() -> Any:
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
+def private_sqlite_files(database: str | None) -> None:
+    """The SQLite file (and its -wal, -shm) readable by the app's user only (0600).
+
+    Created empty with that mode if missing (SQLite gives its -wal and -shm files the main
+    file's mode); an existing file made before, e.g. 0644, is narrowed.
+    """
+    import os
+    from pathlib import Path
+
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists():
+            name.chmod(0o600)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers and one writer work at once; foreign keys are off by default."""
     cursor = dbapi_connection.cursor()
@@ -64,6 +86,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted and overwritten content is zeroed, not left in free space (privacy.scrub).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -124,7 +148,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from . import lifecycle, vocab
+    from . import lifecycle, privacy, vocab
 
     app.jinja_env.filters.update(
         date=text.fmt_date,
@@ -136,6 +160,7 @@ def register_template_helpers(app: Flask) -> None:
         vocab=vocab,
         # Where a campaign stands today: the one rule for every dashboard.
         campaign_life=lambda campaign: lifecycle.of(campaign, text.local_today()),
+        retention_notice=lambda campaign: privacy.retention_notice(campaign, text.local_today()),
     )
 
 

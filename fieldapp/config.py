@@ -23,7 +23,9 @@ ENV_KEYS = (
     "FIELDAPP_SYNC_SLOTS",
     "FIELDAPP_SESSION_IDLE_HOURS",
     "FIELDAPP_SESSION_MAX_DAYS",
+    "FIELDAPP_KEY_SECRET",
 )
+KEY_SECRET_MIN = 32
 
 INSECURE_KEYS = {"", "dev", "changeme", "secret", "change-me"}
 
@@ -130,6 +132,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
             )
     elif not key:
         cfg["SECRET_KEY"] = development_key(Path(app.instance_path))
+    cfg["FIELDAPP_KEY_SECRET"] = key_secret(cfg.get("FIELDAPP_KEY_SECRET"), Path(app.instance_path))
     if production:
         check_ratelimit_storage(cfg["RATELIMIT_STORAGE_URI"], cfg["FIELDAPP_WORKERS"])
 
@@ -166,9 +169,11 @@ def check_ratelimit_storage(uri: str, workers: int | None) -> None:
 
 def engine_options(uri: str, given: dict[str, Any]) -> dict[str, Any]:
     """SQLAlchemy engine options: pool defaults for PostgreSQL, the given ones winning."""
+    # hide_parameters: a database error in a log never shows a resident's name or phone.
     if not uri.startswith("postgresql"):
-        return {"pool_pre_ping": True, **given}  # SQLite: SQLAlchemy picks its own pool
-    options = {**ENGINE_DEFAULTS, **given}
+        # SQLite: SQLAlchemy picks its own pool
+        return {"pool_pre_ping": True, "hide_parameters": True, **given}
+    options = {**ENGINE_DEFAULTS, "hide_parameters": True, **given}
     connect_args = {"connect_timeout": 5, **options.get("connect_args", {})}
     options["connect_args"] = connect_args  # seconds: an unreachable server fails fast
     return options
@@ -180,6 +185,39 @@ def database_uri(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def key_secret(given: Any, instance: Path) -> str:
+    """The secret of the residents' counting keys (text.resident_key_for, an HMAC).
+
+    Kept outside the database, so a copy of the database alone cannot turn a key back into a
+    phone number by trying every number: FIELDAPP_KEY_SECRET, else instance/key_secret,
+    created on first run (mode 0600). Losing it splits each resident's old entries from new
+    ones in the counts: back it up apart from the database.
+    """
+    if given:
+        if len(str(given)) < KEY_SECRET_MIN:
+            raise ConfigError(
+                f"FIELDAPP_KEY_SECRET is too short: give at least {KEY_SECRET_MIN} random "
+                "characters (python3 -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        return str(given)
+    path = instance / "key_secret"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    partial = instance / f"key_secret.{os.getpid()}.{secrets.token_hex(4)}"
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(value)
+    try:
+        os.link(partial, path)  # whole or not at all; two processes starting at once agree
+    except FileExistsError:
+        value = path.read_text().strip()
+    finally:
+        partial.unlink()
+    return value
 
 
 def development_key(instance: Path) -> str:

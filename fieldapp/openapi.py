@@ -138,6 +138,13 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Default 1 when steps has tested (then at least 1), else 0.",
             },
             "consent": {"const": True},
+            "consent_version": {
+                "type": ["integer", "null"],
+                "description": "The version of campaign.consent the phone showed (offline: the "
+                "one of its last sync); a version the campaign never had makes the record "
+                "invalid. Absent (older phones): the campaign's current version is recorded. "
+                "Only the first revision's version is kept.",
+            },
             "note": {"type": ["string", "null"], "maxLength": MAX_NOTE},
         },
     },

@@ -3,11 +3,10 @@
 Plain functions, no request inside (the officer's screens are in privacy_views.py).
 
 What an erasure or a purge clears, on EVERY revision of an assist (sync.ERASED_COLUMNS):
-full name, its folded search key, birth year, phone and the free-text note. What stays:
-unit, category, steps, attempts, gender, consent flag and version, times, and (when the tally
-engineer's column exists) the pseudonymous `resident_key` — so every count stays as it was.
-Gender stays because it is a single coarse value that some ward reports break figures down
-by and that cannot identify anyone on its own; birth year goes, because with a unit it can.
+full name, its folded search key, birth year, gender, phone and the free-text note. What
+stays: unit, category, steps, attempts, consent flag and version, times, and the counting key
+(replaced by a random one per resident) — so every count stays as it was. No figure is split
+by gender, so it goes too (with a unit and a birth year it narrowed the person down).
 `erased_at` is set so a later revision sent from a phone stays erased (sync.py keeps it).
 Participant lists of unit reports lose their names on purge; their kind and class stay.
 """
@@ -48,13 +47,24 @@ class Resident:
     birth_year: int | None
     phone: str | None
     unit_name: str
-    record_ids: list[str] = field(default_factory=list)
+    record_ids: list[str] = field(default_factory=list)  # their current revision is this person
+    # Older revisions only (the entry was later corrected to someone else): (row id, record id).
+    revisions: list[tuple[int, str]] = field(default_factory=list)
     last_at: datetime | None = None
     consent: dict[int, str] = field(default_factory=dict)  # version -> the wording read out
 
     @property
+    def revision_ids(self) -> list[int]:
+        return [row_id for row_id, _ in self.revisions]
+
+    @property
+    def older_only(self) -> int:
+        """Entries where the person is only in an older revision."""
+        return len({record_id for _, record_id in self.revisions})
+
+    @property
     def records(self) -> int:
-        return len(self.record_ids)
+        return len(self.record_ids) + self.older_only
 
 
 def search_terms(query: str) -> tuple[str | None, str | None]:
@@ -74,7 +84,9 @@ def _like_escape(value: str) -> str:
 
 
 def find_residents(user: User, query: str) -> list[Resident]:
-    """The residents among the user's visible current assists whose name or phone matches."""
+    """The residents among the user's visible assists whose name or phone matches, in ANY
+    revision: a person logged in revision 1 and corrected to another in revision 2 is found
+    (by that older revision) and can be erased from it."""
     phone, folded = search_terms(query)
     if phone is None and folded is None:
         return []
@@ -85,7 +97,7 @@ def find_residents(user: User, query: str) -> list[Resident]:
     )
     rows = db.session.scalars(
         visible(Assist, user)
-        .where(Assist.is_current.is_(True), Assist.erased_at.is_(None), condition)
+        .where(Assist.erased_at.is_(None), condition)
         .order_by(Assist.name_key, Assist.received_at)
         .limit(MAX_MATCHES)
     ).all()
@@ -93,7 +105,14 @@ def find_residents(user: User, query: str) -> list[Resident]:
 
 
 def group_residents(rows: list[Assist]) -> list[Resident]:
-    """Group assists by the tally's resident identity: the phone, else name + year + unit."""
+    """Group assists by the tally's resident identity: the phone, else name + year + unit.
+
+    A record whose current revision matches is erased whole (record_ids); a record matched
+    only by older revisions is erased in those revisions only (revisions), so the person it
+    was corrected to keeps their data.
+    """
+    current = {row.record_id for row in rows if row.is_current}
+    rows = [row for row in rows if row.is_current or row.record_id not in current]
     units = {u.id: u.name for u in db.session.scalars(sa.select(Unit))} if rows else {}
     found: dict[tuple[Any, ...], Resident] = {}
     for row in rows:
@@ -104,7 +123,10 @@ def group_residents(rows: list[Assist]) -> list[Resident]:
                 row.full_name or "", row.birth_year, row.phone, units.get(row.unit_id, "")
             )
             found[key] = resident
-        resident.record_ids.append(row.record_id)
+        if row.is_current:
+            resident.record_ids.append(row.record_id)
+        else:
+            resident.revisions.append((row.id, row.record_id))
         if resident.last_at is None or row.received_at > resident.last_at:
             resident.last_at = row.received_at
         version = row.consent_version
@@ -126,20 +148,106 @@ def consent_for(assist: Assist) -> ConsentText | None:
     )
 
 
-def residents_of(user: User, record_ids: list[str]) -> list[Resident]:
-    """The not-yet-erased residents behind these record ids, as the user may see them."""
-    if not record_ids:
+def residents_of(
+    user: User, record_ids: list[str], revision_ids: list[int] | None = None
+) -> list[Resident]:
+    """The not-yet-erased residents behind these record ids (their current revisions) and
+    older revision rows, as the user may see them."""
+    revision_ids = sorted(set(revision_ids or []))[:MAX_MATCHES]
+    if not record_ids and not revision_ids:
         return []
+    wanted = sa.and_(
+        Assist.is_current.is_(True), Assist.record_id.in_(sorted(set(record_ids))[:MAX_MATCHES])
+    )
+    if revision_ids:
+        older = sa.and_(Assist.is_current.is_(False), Assist.id.in_(revision_ids), _has_values())
+        wanted = sa.or_(wanted, older)
     rows = db.session.scalars(
-        visible(Assist, user)
-        .where(
-            Assist.is_current.is_(True),
-            Assist.erased_at.is_(None),
-            Assist.record_id.in_(sorted(set(record_ids))[:MAX_MATCHES]),
-        )
-        .order_by(Assist.received_at)
+        visible(Assist, user).where(Assist.erased_at.is_(None), wanted).order_by(Assist.received_at)
     ).all()
     return group_residents(rows)
+
+
+def _has_values() -> sa.ColumnElement[bool]:
+    return sa.or_(*(getattr(Assist, column).is_not(None) for column in ERASED_COLUMNS))
+
+
+# --- a resident's copy of their data ------------------------------------------------------
+
+
+def resident_rows(user: User, record_ids: list[str], revision_ids: list[int]) -> list[Assist]:
+    """The rows a resident's copy holds: the current revisions of their entries and the older
+    revisions that were them (as residents_of() finds them), oldest first."""
+    found = residents_of(user, record_ids, revision_ids)
+    ids = {rid for r in found for rid in r.record_ids}
+    older = {row_id for r in found for row_id in r.revision_ids}
+    if not ids and not older:
+        return []
+    return list(
+        db.session.scalars(
+            visible(Assist, user)
+            .where(
+                Assist.erased_at.is_(None),
+                sa.or_(
+                    sa.and_(Assist.is_current.is_(True), Assist.record_id.in_(sorted(ids))),
+                    Assist.id.in_(sorted(older)),
+                ),
+            )
+            .order_by(Assist.recorded_at, Assist.id)
+        )
+    )
+
+
+def resident_sheet(user: User, rows: list[Assist]) -> Any:
+    """A resident's own data as a table (their request to see it): every field kept about
+    them, the unit, what was done, and the consent wording read out, word for word."""
+    from . import exports
+    from .vocab import GENDERS
+
+    units = {u.id: u.name for u in db.session.scalars(sa.select(Unit))}
+    campaigns: dict[int, Campaign] = {}
+    columns = [
+        exports.Column("Thời điểm ghi", exports.MOMENT),
+        exports.Column("Thời điểm gửi lên", exports.MOMENT),
+        exports.Column("Phiên bản", exports.NUMBER),
+        exports.Column("Cuộc thi"),
+        exports.Column("Đơn vị"),
+        exports.Column("Họ và tên"),
+        exports.Column("Năm sinh", exports.NUMBER),
+        exports.Column("Giới tính"),
+        exports.Column("Số điện thoại", exports.PHONE),
+        exports.Column("Đối tượng"),
+        exports.Column("Đã hỗ trợ"),
+        exports.Column("Số lần thi", exports.COUNT),
+        exports.Column("Ghi chú", exports.WRAP),
+        exports.Column("Đã hủy"),
+        exports.Column("Nội dung đồng ý đã đọc", exports.WRAP),
+    ]
+
+    def lines() -> Any:
+        for row in rows:
+            campaign = campaigns.get(row.campaign_id) or db.session.get(Campaign, row.campaign_id)
+            campaigns[row.campaign_id] = campaign
+            wording = consent_for(row)
+            yield [
+                exports.local(row.recorded_at),
+                exports.local(row.received_at),
+                row.rev,
+                campaign.name,
+                units.get(row.unit_id, ""),
+                row.full_name,
+                row.birth_year,
+                GENDERS.get(row.gender or "", row.gender),
+                row.phone,
+                campaign.category_label(row.category),
+                ", ".join(campaign.step_label(s) for s in row.step_list),
+                row.attempts,
+                row.note,
+                "Có" if row.voided else "",
+                f"Phiên bản {row.consent_version}: {wording.text}" if wording else "",
+            ]
+
+    return exports.Sheet("Dữ liệu cá nhân", "du-lieu-ca-nhan.csv", columns, lines())
 
 
 # --- erasing one resident --------------------------------------------------------------------
@@ -159,35 +267,48 @@ def _blank(now: datetime) -> dict[str, Any]:
     return values
 
 
-def erase_records(user: User, record_ids: list[str], now: datetime | None = None) -> Erasure:
-    """Clear the personal fields of every revision of these records (those the user may see).
+def erase_records(
+    user: User,
+    record_ids: list[str],
+    now: datetime | None = None,
+    revision_ids: list[int] | None = None,
+) -> Erasure:
+    """Clear the personal fields of every revision of these records (those the user may see),
+    and of these older revision rows only (a person an entry was later corrected away from).
 
     Audited with counts only: never the name, the phone or what was searched for.
     Does not commit (the caller commits with the audit event).
     """
     now = now or utcnow()
     wanted = sorted(set(record_ids))
-    if not wanted:
-        return Erasure(0, 0, now)
-    allowed = sorted(
-        db.session.scalars(
-            visible(Assist, user)
-            .with_only_columns(Assist.record_id)
-            .where(Assist.record_id.in_(wanted))
-            .distinct()
+    allowed = []
+    if wanted:
+        allowed = sorted(
+            db.session.scalars(
+                visible(Assist, user)
+                .with_only_columns(Assist.record_id)
+                .where(Assist.record_id.in_(wanted))
+                .distinct()
+            )
         )
-    )
-    if not allowed:
+    records = len(allowed)
+    revisions = 0
+    if allowed:
+        chosen = sa.and_(Assist.record_id.in_(allowed), Assist.ward_id == user.ward_id)
+        _unlink_resident_keys(chosen, Assist.ward_id == user.ward_id)
+        result = db.session.execute(
+            sa.update(Assist)
+            .where(chosen)
+            .values(**_blank(now))
+            .execution_options(synchronize_session=False)
+        )
+        revisions = result.rowcount or 0
+    older = _erase_older_revisions(user, revision_ids or [])
+    if not allowed and not older:
         return Erasure(0, 0, now)
-    chosen = sa.and_(Assist.record_id.in_(allowed), Assist.ward_id == user.ward_id)
-    _unlink_resident_keys(chosen, Assist.ward_id == user.ward_id)
-    result = db.session.execute(
-        sa.update(Assist)
-        .where(chosen)
-        .values(**_blank(now))
-        .execution_options(synchronize_session=False)
-    )
-    erasure = Erasure(len(allowed), result.rowcount or 0, now)
+    records += len({record_id for _, record_id in older})
+    revisions += len(older)
+    erasure = Erasure(records, revisions, now)
     audit.record(
         "resident_erased",
         ward_id=user.ward_id,
@@ -196,6 +317,36 @@ def erase_records(user: User, record_ids: list[str], now: datetime | None = None
         revisions=erasure.revisions,
     )
     return erasure
+
+
+def _erase_older_revisions(user: User, revision_ids: list[int]) -> list[tuple[int, str]]:
+    """Clear older (not current) revision rows only; returns (row id, record id) cleared.
+
+    The record is not marked erased (its current revision is another person, whose later
+    edits must go on); each row's counting key becomes a random one of its own (an older
+    revision is never counted, and its key was derived from this person's phone or name).
+    """
+    ids = sorted({i for i in revision_ids if isinstance(i, int)})[:MAX_MATCHES]
+    if not ids:
+        return []
+    rows = db.session.execute(
+        visible(Assist, user)
+        .with_only_columns(Assist.id, Assist.record_id)
+        .where(
+            Assist.id.in_(ids),
+            Assist.is_current.is_(False),
+            Assist.ward_id == user.ward_id,
+            _has_values(),
+        )
+    ).all()
+    for row_id, _ in rows:
+        db.session.execute(
+            sa.update(Assist)
+            .where(Assist.id == row_id)
+            .values(**dict.fromkeys(ERASED_COLUMNS), resident_key=secrets.token_hex(16))
+            .execution_options(synchronize_session=False)
+        )
+    return [(row_id, record_id) for row_id, record_id in rows]
 
 
 def _unlink_resident_keys(chosen: Any, scope: Any) -> int:
@@ -235,7 +386,11 @@ def recent_erasures(user: User, limit: int = 20) -> list[AuditEvent]:
     return list(
         db.session.scalars(
             visible(AuditEvent, user)
-            .where(AuditEvent.action.in_(("resident_erased", "campaign_purged")))
+            .where(
+                AuditEvent.action.in_(
+                    ("resident_erased", "campaign_purged", "resident_data_exported")
+                )
+            )
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
             .limit(limit)
         )
@@ -266,7 +421,63 @@ def _has_personal() -> sa.ColumnElement[bool]:
     )
 
 
+# --- the database files ----------------------------------------------------------------------
+
+# Tables whose rows an erasure or purge rewrites (tally_atoms and tally_figures hold folded
+# names until the fold after it; tally_pending the old counting keys).
+SCRUBBED_TABLES = ("assists", "tally_atoms", "tally_figures", "tally_pending", "participants")
+
+
+def scrub() -> str:
+    """After an erasure or a purge has committed: leave no copy of the old values in the files.
+
+    The tally is folded first (its atoms and name figures held the erased names). SQLite runs
+    with secure_delete (old content is zeroed where it stood), and here its WAL, which still
+    holds the pages as they were, is checkpointed into the main file and truncated to 0 bytes.
+    PostgreSQL: the dead row versions of the rewritten tables are vacuumed at once (VACUUM
+    runs outside a transaction). Returns what was done, for the command's output and tests.
+    """
+    from . import tally_store
+
+    db.session.commit()
+    tally_store.catch_up_everywhere()
+    db.session.commit()
+    engine = db.engine
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        return "checkpoint busy" if busy else "checkpoint truncated"
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM " + ", ".join(SCRUBBED_TABLES))
+        return "vacuumed"
+    return "nothing"
+
+
 # --- purge after retention -------------------------------------------------------------------
+
+WARN_DAYS = 14  # the dashboard warns this many days before a campaign's retention date
+
+
+def retention_notice(campaign: Campaign | None, today: date) -> str | None:
+    """The dashboard's warning about the retention date, from WARN_DAYS before it (or None)."""
+    if campaign is None or campaign.retention_until is None:
+        return None
+    left = (campaign.retention_until - today).days
+    when = campaign.retention_until.strftime("%d/%m/%Y")
+    if left < 0:
+        return (
+            f"Đã quá hạn lưu trữ dữ liệu cá nhân (lưu đến {when}): thông tin cá nhân của người"
+            " dân được xóa khi lệnh xóa hằng ngày chạy (flask purge); lượt ghi mới không còn"
+            " lưu họ tên, số điện thoại."
+        )
+    if left <= WARN_DAYS:
+        return (
+            f"Còn {left} ngày đến hạn lưu trữ dữ liệu cá nhân (lưu đến {when}): sau ngày này"
+            " họ tên, năm sinh, giới tính, số điện thoại và ghi chú của người dân sẽ bị xóa;"
+            " số liệu vẫn giữ."
+        )
+    return None
 
 
 @dataclass
@@ -386,6 +597,11 @@ class BackupError(RuntimeError):
     """A backup that could not be made (the message says why, in Vietnamese)."""
 
 
+def _private_file(path: Path) -> None:
+    """An empty file readable by the app's user only (0600): backups hold personal data."""
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def backup_sqlite(source: str, target: Path) -> str:
     """Copy a live SQLite database with the online backup API; returns integrity_check's answer.
 
@@ -394,6 +610,7 @@ def backup_sqlite(source: str, target: Path) -> str:
     """
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    _private_file(partial)
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     dst = sqlite3.connect(partial)
     try:
@@ -431,6 +648,8 @@ def backup_postgres(url: sa.URL, target: Path) -> None:
         env["PGPASSWORD"] = str(url.password)
     dsn = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
     partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    _private_file(partial)  # pg_dump writes into it and keeps its mode
     completed = subprocess.run(  # noqa: S603 - fixed program, arguments are not shell-parsed
         [pg_dump, "--format=custom", "--no-owner", f"--file={partial}", dsn],
         env=env,

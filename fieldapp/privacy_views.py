@@ -10,9 +10,10 @@ import click
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import privacy
+from . import audit, privacy
 from .extensions import db
 from .forms import ConfirmForm
+from .reports import csv_response, download_name
 from .roles import role_required
 from .text import fmt_date, fmt_datetime, local_today
 
@@ -20,11 +21,23 @@ from .text import fmt_date, fmt_datetime, local_today
 bp = Blueprint("privacy", __name__, url_prefix="/privacy", cli_group=None)
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 @role_required("officer")
 def index() -> Any:
-    """Search the ward's residents by name or phone; the ward's latest erasures below."""
-    query = request.args.get("q", "")
+    """Search the ward's residents by name or phone (a POST: the query is in no URL, no
+    access log, no browser history); the ward's latest erasures below.
+
+    A GET with `?q=` (an old bookmark) is sent to the empty screen, never searched.
+    """
+    if request.method == "GET" and request.args:
+        return redirect(url_for("privacy.index"))
+    form = ConfirmForm()
+    query = ""
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            flash("Phiên làm việc đã hết hạn. Vui lòng thử lại.", "error")
+            return redirect(url_for("privacy.index"))
+        query = request.form.get("q", "")
     phone, folded = privacy.search_terms(query)
     searched = bool(query.strip())
     residents = privacy.find_residents(current_user, query) if searched else []
@@ -36,8 +49,42 @@ def index() -> Any:
         residents=residents,
         limit_hit=sum(r.records for r in residents) >= privacy.MAX_MATCHES,
         erasures=privacy.recent_erasures(current_user),
-        form=ConfirmForm(),
+        form=form,
     )
+
+
+def _chosen() -> tuple[list[str], list[int]]:
+    """The record ids and older revision ids a form posted (bounded, digits only)."""
+    record_ids = [r for r in request.form.getlist("record") if r][: privacy.MAX_MATCHES]
+    revision_ids = [
+        int(r) for r in request.form.getlist("revision") if r.isascii() and r.isdigit()
+    ][: privacy.MAX_MATCHES]
+    return record_ids, revision_ids
+
+
+@bp.post("/export")
+@role_required("officer")
+def export() -> Any:
+    """A resident's copy of their own data (their request to see it), as a CSV. Audited with
+    counts only."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("Phiên làm việc đã hết hạn. Vui lòng thử lại.", "error")
+        return redirect(url_for("privacy.index"))
+    rows = privacy.resident_rows(current_user, *_chosen())
+    if not rows:
+        flash("Không tìm thấy dữ liệu của người dân này (có thể đã được xóa).", "error")
+        return redirect(url_for("privacy.index"))
+    audit.record(
+        "resident_data_exported",
+        ward_id=current_user.ward_id,
+        actor_id=current_user.id,
+        records=len({row.record_id for row in rows}),
+        revisions=len(rows),
+    )
+    db.session.commit()
+    sheet = privacy.resident_sheet(current_user, rows)
+    return csv_response(sheet, download_name("du-lieu-ca-nhan", "csv"))
 
 
 @bp.post("/erase")
@@ -48,16 +95,18 @@ def erase() -> Any:
     if not form.validate_on_submit():
         flash("Phiên làm việc đã hết hạn. Vui lòng thử lại.", "error")
         return redirect(url_for("privacy.index"))
-    record_ids = [r for r in request.form.getlist("record") if r][: privacy.MAX_MATCHES]
-    residents = privacy.residents_of(current_user, record_ids)
+    record_ids, revision_ids = _chosen()
+    residents = privacy.residents_of(current_user, record_ids, revision_ids)
     if not residents:
         flash("Không tìm thấy người dân cần xóa (có thể đã được xóa trước đó).", "error")
         return redirect(url_for("privacy.index"))
     if request.form.get("confirm") != "1":
         return render_template("privacy/confirm.html", residents=residents, form=form)
     ids = [rid for resident in residents for rid in resident.record_ids]
-    erasure = privacy.erase_records(current_user, ids)
+    older = [row_id for resident in residents for row_id in resident.revision_ids]
+    erasure = privacy.erase_records(current_user, ids, revision_ids=older)
     db.session.commit()
+    privacy.scrub()  # no old copy left in the database files
     flash(
         f"Đã xóa thông tin cá nhân trong {erasure.records} lượt hỗ trợ"
         f" ({erasure.revisions} phiên bản) lúc {fmt_datetime(erasure.at)}."
@@ -84,6 +133,8 @@ def purge_command(campaign_id: int | None, dry_run: bool) -> None:
         # Also re-clear any revision that raced an erasure on request (normally none).
         swept = privacy.sweep()
         db.session.commit()
+        if swept or any(item.revisions or item.participants for item in done):
+            privacy.scrub()
     if swept:
         click.echo(f"Đã xóa lại thông tin cá nhân ở {swept} phiên bản gửi lên sau khi đã xóa.")
     if not done:

@@ -35,9 +35,18 @@ import sqlalchemy as sa
 
 from .bulk import insert_many, one_of
 from .extensions import db
-from .models import Assist, Campaign, Device, Difficulty, Unit, User
+from .models import Assist, Campaign, ConsentText, Device, Difficulty, Unit, User
 from .params import MAX_ID
-from .text import LOCAL_TZ, fold, nfc, normalise_phone, resident_key_for, to_local, utcnow
+from .text import (
+    LOCAL_TZ,
+    fold,
+    mask_numbers,
+    nfc,
+    normalise_phone,
+    resident_key_for,
+    to_local,
+    utcnow,
+)
 from .vocab import DIFFICULTY_KINDS, GENDERS, TEST_STEP
 
 MAX_REV = 1_000_000  # far above any real edit count, far below the INTEGER column's limit
@@ -60,11 +69,12 @@ ASSIST_KEYS = frozenset(
         "steps",
         "attempts",
         "consent",
+        "consent_version",
         "note",
     }
 )
 # The personal fields an erasure clears (and keeps cleared in later revisions).
-ERASED_COLUMNS = ("full_name", "name_key", "birth_year", "phone", "note")
+ERASED_COLUMNS = ("full_name", "name_key", "birth_year", "gender", "phone", "note")
 DIFFICULTY_KEYS = frozenset({"unit_id", "kind", "text"})
 MODELS: dict[str, type[Assist] | type[Difficulty]] = {"assist": Assist, "difficulty": Difficulty}
 
@@ -99,6 +109,8 @@ MSG = {
     "attempts": "Số lần thi phải là số từ 0 đến 20.",
     "attempts_tested": "Đã thi trực tuyến thì số lần thi ít nhất là 1.",
     "consent": "Cần có sự đồng ý của người dân.",
+    "consent_version": "Nội dung đồng ý này không có trong Cuộc thi. Vui lòng mở ứng dụng khi"
+    " có mạng để nhận nội dung mới, đọc lại cho người dân rồi lưu.",
     "note": "Ghi chú tối đa 1000 ký tự.",
     "kind_missing": "Vui lòng chọn loại khó khăn.",
     "kind": "Loại khó khăn không hợp lệ.",
@@ -125,11 +137,21 @@ class Context:
     campaigns: dict[int, Campaign] = field(default_factory=dict)
     # Per campaign: its step keys in order and its category keys, read once per batch.
     items: dict[int, tuple[list[str], frozenset[str]]] = field(default_factory=dict)
+    consents: dict[int, frozenset[int]] = field(default_factory=dict)  # its wordings' versions
 
     def campaign_by_id(self, campaign_id: int) -> Campaign:
         if campaign_id not in self.campaigns:
             self.campaigns[campaign_id] = db.session.get(Campaign, campaign_id)
         return self.campaigns[campaign_id]
+
+    def consent_versions(self, campaign: Campaign) -> frozenset[int]:
+        if campaign.id not in self.consents:
+            self.consents[campaign.id] = frozenset(
+                db.session.scalars(
+                    sa.select(ConsentText.version).where(ConsentText.campaign_id == campaign.id)
+                )
+            )
+        return self.consents[campaign.id]
 
     def keys_of(self, campaign: Campaign) -> tuple[list[str], frozenset[str]]:
         if campaign.id not in self.items:
@@ -326,7 +348,7 @@ def _check_text(
     elif len(cleaned) > limit:
         errors[f"data.{key}"] = message
     else:
-        values[key] = cleaned
+        values[key] = mask_numbers(cleaned)  # no CCCD or phone number kept in free text
 
 
 def check_assist(
@@ -413,6 +435,14 @@ def check_assist(
         values["consent"] = True
     else:
         errors["data.consent"] = MSG["consent"]
+    # The wording's version the phone showed (phones before this field send none: the
+    # server then records the campaign's current version, as before).
+    version = data.get("consent_version")
+    if version is not None:
+        if _is_int(version) and version in ctx.consent_versions(campaign):
+            values["consent_version"] = version
+        else:
+            errors["data.consent_version"] = MSG["consent_version"]
 
     _check_text(data, "note", MAX_NOTE, MSG["note"], values, errors)
     return values, errors
@@ -558,12 +588,20 @@ def _decide(
     }
     if env.type == "assist":
         row["erased_at"] = None
+        retention = campaign.retention_until
+        if retention is not None and to_local(ctx.now).date() > retention:
+            # Past the campaign's retention date (purged or about to be): counted, never
+            # stored with the person's fields (issue 17).
+            row.update(dict.fromkeys(ERASED_COLUMNS), erased_at=ctx.now)
         row["resident_key"] = resident_key_for(
             row["phone"], row["name_key"], row["birth_year"], row["unit_id"], env.id
         )
-        # The consent read out is the one of the entry's first revision.
+        # The consent read out is the one of the entry's first revision: the version its
+        # phone showed, else (an older phone) the campaign's current one when it arrived.
         row["consent_version"] = (
-            previous["consent_version"] if previous else campaign.consent_version
+            previous["consent_version"]
+            if previous
+            else values.get("consent_version", campaign.consent_version)
         )
         if previous is not None and previous["erased_at"] is not None:
             # The resident asked for erasure: a later edit from a phone must not undo it.

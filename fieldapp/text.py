@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import unicodedata
 from datetime import UTC, date, datetime
@@ -43,12 +44,14 @@ def resident_key_for(
     birth_year: int | None,
     unit_id: int | None,
     record_id: str,
+    secret: str | None = None,
 ) -> str:
-    """The tally's pseudonymous resident identity: 32 hex digits of SHA-256.
+    """The tally's pseudonymous resident identity: 32 hex digits of HMAC-SHA256.
 
-    Hashed from the normalised phone when there is one, else the folded name + birth year +
-    unit, else the record itself. It is pseudonymous personal data (a phone's hash can be
-    guessed by trying numbers), so erasure and purge replace it with a random key per
+    Of the normalised phone when there is one, else the folded name + birth year + unit, else
+    the record itself, keyed with a secret kept outside the database (FIELDAPP_KEY_SECRET or
+    instance/key_secret, config.key_secret; the app's by default): without it, trying every
+    phone number finds nothing. Erasure and purge still replace it with a random key per
     resident (privacy._unlink_resident_keys): the counts stay, the link to the person goes.
     """
     if phone:
@@ -58,14 +61,31 @@ def resident_key_for(
         identity = f"n{name_key}|{year}|{unit_id}"
     else:
         identity = "r" + record_id
-    return hashlib.sha256(identity.encode()).hexdigest()[:32]
+    if secret is None:
+        from flask import current_app
+
+        secret = current_app.config["FIELDAPP_KEY_SECRET"]
+    return hmac.new(secret.encode(), identity.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def mask_phone(phone: str | None) -> str:
-    """0912345678 -> 0912***678, for screens that need only to recognise a number."""
+    """0912345678 -> ***678, for screens that need only to recognise a number (the least:
+    its last three digits; 0912***678 showed 7 of 10 digits)."""
     if not phone:
         return ""
-    return phone[:4] + "***" + phone[-3:]
+    return "***" + phone[-3:]
+
+
+MASKED = "[số đã ẩn]"
+# A citizen-ID (CCCD) number: 12 digits, maybe grouped by spaces or dots; a phone number:
+# 0 or +84/84 then 9 digits, maybe grouped. static/js/validate.js has the same rule.
+_ID_NUMBER = re.compile(r"(?<![\d])\d{3}(?:[ .]?\d{3}){3}(?![\d])", re.ASCII)
+_PHONE_NUMBER = re.compile(r"(?<![\d+])(?:\+84|84|0)(?:[ .\-]?\d){9}(?![\d])", re.ASCII)
+
+
+def mask_numbers(value: str) -> str:
+    """Free text with CCCD and phone numbers replaced by [số đã ẩn] (least data in notes)."""
+    return _PHONE_NUMBER.sub(MASKED, _ID_NUMBER.sub(MASKED, value))
 
 
 def utcnow() -> datetime:

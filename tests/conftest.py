@@ -83,6 +83,7 @@ def make_app(backend: str, tmp_path: Path, **extra: object) -> Flask:
         "TESTING": True,
         "DATABASE_URL": url,
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "FIELDAPP_KEY_SECRET": "test-key-secret-" + "k" * 32,  # the counting keys' HMAC
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "FIELDAPP_ENV": "development",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from fieldapp.models import (
     User,
     Ward,
 )
+from fieldapp.text import local_today
 from fieldapp.vocab import DEFAULT_CONSENT
 from tests.conftest import sign_in_directly
 from tests.world import PASSWORD, add_user
@@ -35,7 +36,8 @@ def campaign_data(**changes: str) -> dict[str, str]:
         "ends_on": "11/11/2025",
         "report_due": "12/11/2025",
         "contest_url": "https://congdanso.example.vn/cuoc-thi",
-        "retention_until": "12/05/2026",
+        # The world's (kept on the day the tests run, tests/world.py).
+        "retention_until": (local_today() + timedelta(days=180)).strftime("%d/%m/%Y"),
         "unit_label": "Khu dân cư",
         "consent_wording": DEFAULT_CONSENT,
     }

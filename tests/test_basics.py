@@ -82,7 +82,7 @@ def test_normalise_phone(raw, phone):
 
 
 def test_mask_phone_and_numbers():
-    assert mask_phone("0912345678") == "0912***678"
+    assert mask_phone("0912345678") == "***678"
     assert fmt_number(1234) == "1.234"
     assert fmt_number(45.6, 1) == "45,6"
 

@@ -103,7 +103,10 @@ def test_postgres_pool_is_bounded_and_pinged(tmp_path: Path, clean_env: None) ->
 
         assert db.engine.pool.size() == 3
     sqlite = production_app(tmp_path, FIELDAPP_ENV="development")
-    assert sqlite.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+    assert sqlite.config["SQLALCHEMY_ENGINE_OPTIONS"] == {
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+    }
 
 
 # ---------------------------------------------------------------- /healthz

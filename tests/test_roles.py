@@ -168,7 +168,9 @@ TABLE: list[Case] = [
     # --- privacy (tests/test_privacy.py): find and erase one resident, officer only. A post
     # without a resident goes back to the search with a message.
     Case("GET", "/privacy/", officer()),
+    Case("POST", "/privacy/", officer()),  # the search (a POST: the query is in no URL)
     Case("POST", "/privacy/erase", officer(302)),
+    Case("POST", "/privacy/export", officer(302)),  # a copy for the resident (none posted: back)
     # --- the city administrator (tests/test_city.py): wards, their officers, city campaigns.
     # An incomplete form is shown again (200). {ward} is ward A; {city_campaign} the city's.
     Case("GET", "/city/", city()),

@@ -354,7 +354,7 @@ def _erase(**where) -> None:
     db.session.commit()
 
 
-def test_resident_key_is_one_rule_and_pseudonymous():
+def test_resident_key_is_one_rule_and_pseudonymous(app):  # the app holds the key secret
     phone = resident_key_for("0912345678", "nguyen thi hoa", 1950, 1, "r1")
     assert phone == resident_key_for("0912345678", "khac", None, 2, "r2")  # the phone decides
     assert len(phone) == 32 and "0912345678" not in phone

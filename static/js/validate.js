@@ -12,6 +12,13 @@ export function normalisePhone(value) {
   return /^0[0-9]{9}$/u.test(digits) ? digits : null;
 }
 
+/** Free text with CCCD (12 digits) and phone numbers hidden: fieldapp.text.mask_numbers. */
+export function maskNumbers(value) {
+  return String(value)
+    .replace(/(?<!\d)\d{3}(?:[ .]?\d{3}){3}(?!\d)/gu, '[số đã ẩn]')
+    .replace(/(?<![\d+])(?:\+84|84|0)(?:[ .-]?\d){9}(?!\d)/gu, '[số đã ẩn]');
+}
+
 const keysOf = (list) => (list || []).map((item) => item.key);
 const has = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
 
@@ -79,10 +86,12 @@ export function validateAssist(values, { campaign, units, ward, genders, testSte
 
   if (values.consent === true) data.consent = true;
   else errors.consent = 'Cần người dân đồng ý trước khi lưu. Hãy đọc nội dung trên cho người dân.';
+  // The wording's version shown above the tick (offline: the one of the last sync).
+  if (Number.isInteger(campaign.consent?.version)) data.consent_version = campaign.consent.version;
 
   const note = String(values.note ?? '').normalize('NFC').trim();
   if ([...note].length > NOTE_MAX) errors.note = `Ghi chú dài quá ${NOTE_MAX} ký tự.`;
-  else if (note) data.note = note;
+  else if (note) data.note = maskNumbers(note);
 
   return { data, errors };
 }
@@ -98,7 +107,7 @@ export function validateDifficulty(values, { units, ward, kinds }) {
   else errors.kind = 'Vui lòng chọn khó khăn gặp phải.';
   const text = String(values.text ?? '').normalize('NFC').trim();
   if ([...text].length > TEXT_MAX) errors.text = `Nội dung dài quá ${TEXT_MAX} ký tự.`;
-  data.text = text;
+  data.text = maskNumbers(text);
   return { data, errors };
 }
 
