@@ -44,7 +44,6 @@ MSG = {
     "unknown": "Trường không được hỗ trợ trong báo cáo hộp thư: outbox.{key}.",
     "count": "outbox.{key} phải là số nguyên từ 0 đến 100000.",
     "time": "outbox.{key} phải theo ISO 8601 và có múi giờ, hoặc null.",
-    "oldest_without_waiting": "outbox.oldest_waiting_at phải là null khi không có lượt chờ gửi.",
     "app_version": "outbox.app_version tối đa 40 ký tự chữ, số, dấu chấm, gạch.",
     "storage_persisted": "outbox.storage_persisted phải là true, false hoặc null.",
 }
@@ -73,6 +72,8 @@ class Report:
 
 def _count(raw: dict[str, Any], key: str) -> int:
     value = raw.get(key, 0)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 449.0 is an integer to JSON Schema, so to the contract too
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
         raise BadReport(key, MSG["count"].format(key=key))
     return value
@@ -101,8 +102,10 @@ def parse_report(raw: Any) -> Report:
         raise BadReport("v", MSG["v"])
     report = Report(waiting=_count(raw, "waiting"), needs_fix=_count(raw, "needs_fix"))
     report.oldest_waiting_at = _time(raw, "oldest_waiting_at")
-    if report.waiting == 0 and report.oldest_waiting_at is not None:
-        raise BadReport("oldest_waiting_at", MSG["oldest_without_waiting"])
+    if report.waiting == 0:
+        # Nothing waits, so nothing is oldest: a phone's stale time is dropped, not refused
+        # (the OpenAPI document cannot say the one depends on the other).
+        report.oldest_waiting_at = None
     report.last_sent_at = _time(raw, "last_sent_at")
     app_version = raw.get("app_version", "")
     if (

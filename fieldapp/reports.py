@@ -238,7 +238,7 @@ def unit_card() -> Any:
     """The group's progress card (PNG) to share: totals only, never a resident's data."""
     if not _has_campaign():
         return _no_campaign()
-    unit_id = request.args.get("unit_id", type=int)
+    unit_id = int_arg("unit_id")
     if unit_id is None:
         unit_id = current_user.unit_id if current_user.role == "group_head" else None
     if unit_id is None:

@@ -374,6 +374,16 @@ def wait_empty(group: int, until: float) -> bool:
     return not alive_in_group(group)
 
 
+def wait_port_free(port: int, until: float) -> bool:
+    """The port free by `until`: the kernel closes the listening socket with the last process
+    holding it, a moment after that process is no longer listed as alive."""
+    while time.monotonic() < until:
+        if port_is_free(port):
+            return True
+        time.sleep(0.02)
+    return port_is_free(port)
+
+
 def test_without_the_fix_orphaned_workers_keep_the_port(make_service):
     """The issue's finding, shown on this gunicorn: neither rule, and the port stays taken."""
     server = make_service(FIELDAPP_DIE_WITH_MASTER="0")
@@ -405,7 +415,7 @@ def test_a_killed_master_comes_back_when_systemd_kills_its_group(make_service):
     if not wait_empty(master.pid, time.monotonic() + seconds(service("TimeoutStopSec"))):
         os.killpg(master.pid, signal.SIGKILL)
     emptied = time.monotonic() - killed
-    assert port_is_free(server.port)
+    assert wait_port_free(server.port, killed + 3)
     time.sleep(seconds(service("RestartSec")))
     server.start()
     back = server.healthy(killed + bound(cold)) - killed
@@ -425,7 +435,7 @@ def test_workers_die_with_their_master_and_it_comes_back(make_service):
     master.wait(timeout=10)
     assert wait_empty(master.pid, killed + 2), alive_in_group(master.pid)
     gone = time.monotonic() - killed
-    assert port_is_free(server.port)
+    assert wait_port_free(server.port, killed + 3)
     time.sleep(seconds(service("RestartSec")))
     server.start()
     back = server.healthy(killed + bound(cold)) - killed
