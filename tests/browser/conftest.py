@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from fieldapp import create_app
+from fieldapp.demo import build_demo
+from fieldapp.extensions import db
 from tests.browser.live import LiveServer, ServerDb
 
 CHROMIUM = "/usr/bin/chromium"
@@ -62,6 +65,29 @@ def live(server_db: ServerDb, browser: object) -> Iterator[LiveServer]:
 def own_server(server_db: ServerDb, browser: object) -> Iterator[LiveServer]:
     """A server of the test's own, for tests that stop it or deploy a new version."""
     server = LiveServer(server_db.db_file)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(browser: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server over a fresh demo database, built today (the README's demo, for its journeys)."""
+    db_file = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{db_file}",
+            "SECRET_KEY": "browser-tests-" + "k" * 32,
+            "FIELDAPP_ENV": "development",
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        build_demo()
+        db.session.remove()
+        db.engine.dispose()
+    server = LiveServer(db_file)
     server.start()
     yield server
     server.stop()

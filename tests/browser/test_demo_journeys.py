@@ -7,41 +7,15 @@ go to $FIELDAPP_SHOTS for a person to look at.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fieldapp import create_app
-from fieldapp.demo import OFFICER, PASSWORD, build_demo
-from fieldapp.extensions import db
+from fieldapp.demo import OFFICER, PASSWORD
 from tests.browser.conftest import PHONE, new_phone
 from tests.browser.live import LiveServer
 from tests.browser.pwa import WAIT_MS, ready, wait_for_states
 from tests.browser.test_enrol_qr import keep
-
-
-@pytest.fixture(scope="module")
-def demo(browser, tmp_path_factory) -> Iterator[LiveServer]:
-    """A server over a fresh demo database, built today."""
-    db_file = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{db_file}",
-            "SECRET_KEY": "browser-tests-" + "k" * 32,
-            "FIELDAPP_ENV": "development",
-        }
-    )
-    with app.app_context():
-        db.create_all()
-        build_demo()
-        db.session.remove()
-        db.engine.dispose()
-    server = LiveServer(db_file)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -10,46 +10,19 @@ $FIELDAPP_SHOTS when set) for a person to look at.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from fieldapp import create_app
-from fieldapp.demo import CITY_ADMIN, OFFICER, PASSWORD, build_demo
-from fieldapp.extensions import db
+from fieldapp.demo import CITY_ADMIN, OFFICER, PASSWORD
 from fieldapp.text import local_today
 from tests.browser.conftest import PHONE
-from tests.browser.live import LiveServer
 from tests.browser.pwa import WAIT_MS, go, ready
 from tests.browser.test_enrol_qr import keep
 from tests.world import PASSWORD as WORLD_PASSWORD
 
 TARGET = 44  # px: the least a finger can hit (WCAG 2.5.5); the app aims at 48
-
-
-@pytest.fixture(scope="module")
-def demo(browser, tmp_path_factory) -> Iterator[LiveServer]:
-    """A server over a fresh demo database, built today."""
-    db_file = tmp_path_factory.mktemp("narrow") / "demo.sqlite"
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{db_file}",
-            "SECRET_KEY": "browser-tests-" + "k" * 32,
-            "FIELDAPP_ENV": "development",
-        }
-    )
-    with app.app_context():
-        db.create_all()
-        build_demo()
-        db.session.remove()
-        db.engine.dispose()
-    server = LiveServer(db_file)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
