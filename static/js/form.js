@@ -4,6 +4,9 @@ import { createRecord, reviseRecord } from './records.js';
 import { $, $$, clearErrors, confirmDialog, el, hideNotice, recordNotice, showErrors } from './ui.js';
 import { fieldErrors, validateAssist } from './validate.js';
 
+// A tap on "Lưu" this soon after a save, on a form nobody touched since, is a double tap.
+const DOUBLE_TAP_MS = 1000;
+
 export const VOID_QUESTION = 'Hủy lượt hỗ trợ này? Số liệu sẽ không tính lượt này nữa.';
 
 /** Fill a <select> with the ward's units, the member's own first selected. */
@@ -171,19 +174,23 @@ export function createLogForm(ctx) {
   }
 
   let saving = false;
+  let savedAt = -Infinity; // performance.now() of the last save that cleared the form
 
   async function save(event) {
     event.preventDefault();
-    // A second tap while the first is being saved must not make a second entry.
-    if (saving) return;
+    // A second tap while the first is being saved must not make a second entry, and the
+    // second tap of a double tap that lands on the fresh, untouched form must not bury
+    // "Đã lưu" under errors about an entry nobody started.
+    if (saving || (!dirty && performance.now() - savedAt < DOUBLE_TAP_MS)) return;
     saving = true;
     try {
-      await saveOnce();
+      if (await saveOnce()) savedAt = performance.now();
     } finally {
       saving = false;
     }
   }
 
+  /** Validates and stores the form; true when an entry was stored and the form cleared. */
   async function saveOnce() {
     const profile = ctx.profile();
     const { meta, vocab } = profile;
@@ -207,7 +214,7 @@ export function createLogForm(ctx) {
       if (record) recordNotice(record, 'saved', { keepFor: '#/mine' });
       ctx.go('#/mine');
       ctx.afterSave();
-      return;
+      return true;
     }
     // A new entry on a day outside the campaign: the member confirms first, and the entry keeps
     // a mark on this phone (edits keep their day; the server flags it from recorded_at).
@@ -221,6 +228,7 @@ export function createLogForm(ctx) {
     window.scrollTo({ top: 0 });
     form.elements.full_name.focus({ preventScroll: true });
     ctx.afterSave(); // sends after the next frame
+    return true;
   }
 
   async function voidEntry() {

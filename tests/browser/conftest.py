@@ -40,6 +40,10 @@ def browser() -> Iterator[object]:
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
+    # The service worker sends the outbox too (Background Sync): its requests must meet the
+    # tests' routes (a failing network, a captive portal) as the page's do, or it would send
+    # past them. Read by Playwright's driver, which starts here.
+    os.environ["PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS"] = "1"
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield chromium
