@@ -233,12 +233,16 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# Unicode's control characters (category Cc: U+0000-U+001F, U+007F-U+009F) and lone
+# surrogates (Cs), but the tab, and in multi-line text the line breaks.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _clean(value: str, multiline: bool = False) -> str | None:
     """NFC text without control characters or lone surrogates (None if it has any)."""
-    allowed = ("\n", "\r", "\t") if multiline else ("\t",)
-    for ch in value:
-        if unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed:
-            return None
+    if (_CONTROL_MULTILINE if multiline else _CONTROL).search(value):
+        return None
     if multiline:
         return unicodedata.normalize("NFC", value).strip()
     return nfc(value)
