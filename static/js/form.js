@@ -112,6 +112,7 @@ export function createLogForm(ctx) {
       return;
     }
     const lines = [];
+    if (record.erased) lines.push('Thông tin cá nhân của người dân trong lượt này đã được xóa theo yêu cầu hoặc hết hạn lưu trữ.');
     if (record.voided) lines.push('Lượt này đã hủy.');
     else if (record.state === 'invalid') lines.push('Cần sửa: hãy sửa các chỗ ghi màu đỏ rồi bấm “Lưu”.');
     else if (record.state === 'waiting') lines.push('Lượt này đang chờ gửi.');
