@@ -202,6 +202,12 @@ export function createLogForm(ctx) {
       genders: vocab.genders,
       testStep: vocab.test_step,
     });
+    if (editing?.erased && !data.full_name) {
+      // The ward erased this resident's name: a correction of what was done needs none (the
+      // server keeps the entry erased, and tells this phone again of anything typed here).
+      delete errors.full_name;
+      delete data.full_name;
+    }
     if (Object.keys(errors).length) {
       hideNotice(); // an earlier "Đã lưu" must not sit above fresh errors
       showErrors(form, errors, topError);

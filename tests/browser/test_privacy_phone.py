@@ -171,3 +171,16 @@ def test_an_erasure_reaches_the_phone_that_was_offline_and_keeps_its_counts(
         timeout=WAIT_MS,
     )
     assert page.input_value("#f-full_name") == "" and page.input_value("#f-phone") == ""
+    page.screenshot(path=str(tmp_path / "entry-erased-360.png"))
+    # A correction of what was done still goes, with no name (none is asked for).
+    page.uncheck("input[name=steps][value=tested]")
+    page.click("#log-save")
+    page.wait_for_selector("#view-mine:not([hidden])")
+    wait_for_states(page, lambda f: all_sent(2)(f) and ERASED in {e["name"] for e in f})
+    page.wait_for_function(
+        "(n) => document.querySelector('#mine-summary').textContent === n",
+        arg=before[-1].replace(" · 1 chờ gửi", ""),
+        timeout=WAIT_MS,
+    )
+    row = {r.record_id: r for r in server_db.assists(member["id"], current_only=True)}[ids[NAME]]
+    assert (row.rev, row.full_name, row.steps) == (3, None, ",installed,registered,")
