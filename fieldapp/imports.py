@@ -7,28 +7,22 @@ ward_import.py and roster.py; the file itself is read by tables.read_table, with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 
 from .extensions import db
+from .unit_import import Checked
 
 T = TypeVar("T")
-
-
-class Checked(Protocol):
-    """What a file's check returns: the lines that passed and one message per problem."""
-
-    rows: Sequence[Any]
-    errors: list[str]
 
 
 def run_import(
     form: FlaskForm,
     no_file: str,
-    check: Callable[[str, bytes], Checked],
-    apply: Callable[[Any], T],
+    check: Callable[[str, bytes], Checked[Any]],
+    apply: Callable[[list[Any]], T],
 ) -> tuple[list[str], T | None]:
     """(errors, what `apply` returned) for this request; ([], None) when no file was sent.
 
