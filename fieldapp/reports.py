@@ -145,6 +145,16 @@ def chart_bars(periods: list[tally.Period]) -> list[Bar]:
     return bars
 
 
+def _ward_rows(
+    campaign: Campaign,
+) -> tuple[tally_store.Figures, list[Unit], list[tally.UnitRow]]:
+    """The officer's ward in `campaign`: its stored figures, the units its screens show (in
+    their order) and each unit's row, for the dashboard, the printable report and the card."""
+    figures = tally_store.ward_figures(campaign, current_user.ward_id)
+    units = _report_units(campaign)
+    return figures, units, tally.unit_rows(campaign, units, figures.per_unit, with_categories=False)
+
+
 def dashboard_view(
     campaign: Campaign,
     days: list[tuple[date, tally.Counts]],
@@ -284,10 +294,7 @@ def ward_card() -> Any:
     if not _has_campaign():
         return _no_campaign()
     campaign = _campaign()
-    figures = tally_store.ward_figures(campaign, current_user.ward_id)
-    rows = tally.unit_rows(
-        campaign, _report_units(campaign), figures.per_unit, with_categories=False
-    )
+    figures, _units, rows = _ward_rows(campaign)
     summary = tally.ward_summary(campaign, rows, figures.totals)
     ward = current_user.ward
     drawn = card.Card(
@@ -511,10 +518,8 @@ def ward() -> Any:
     if not _has_campaign():
         return _no_campaign()
     campaign = _campaign()
-    figures = tally_store.ward_figures(campaign, current_user.ward_id)
-    units = _report_units(campaign)
+    figures, units, rows = _ward_rows(campaign)
     ids = [u.id for u in units]
-    rows = tally.unit_rows(campaign, units, figures.per_unit, with_categories=False)
     shown = dashboard_view(campaign, figures.days, figures.as_of, default_sort="kind")
     return render_template(
         "reports/ward.html",
@@ -540,9 +545,7 @@ def print_report() -> Any:
     if not _has_campaign():
         return _no_campaign()
     campaign = _campaign()
-    figures = tally_store.ward_figures(campaign, current_user.ward_id)
-    units = _report_units(campaign)
-    rows = tally.unit_rows(campaign, units, figures.per_unit, with_categories=False)
+    figures, units, rows = _ward_rows(campaign)
     outside = tally.outside_count(campaign, [u.id for u in units])
     return render_template(
         "reports/print.html",
