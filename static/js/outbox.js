@@ -83,7 +83,17 @@ let lastReport = { key: '', at: 0 };
  * Tell the ward office what this phone holds, without sending records. The same report is
  * sent again at most once a minute unless `force`. True if it went.
  */
-export async function reportOutbox({ force = false } = {}) {
+export function reportOutbox({ force = false } = {}) {
+  // One at a time, each made when the one before has gone: an older report sent alongside a
+  // newer one could reach the server last and leave it showing fewer entries than wait.
+  const next = reporting.then(() => reportNow(force));
+  reporting = next.catch(() => false);
+  return next;
+}
+
+let reporting = Promise.resolve(false);
+
+async function reportNow(force) {
   const meta = await getMeta();
   if (!meta.token || meta.revoked) return false;
   const report = await outboxReport(meta);
