@@ -9,6 +9,7 @@ from werkzeug.security import generate_password_hash
 
 from fieldapp.extensions import db
 from fieldapp.models import Campaign, ConsentText, Target, Unit, User, Ward
+from fieldapp.retention import consent_with_retention
 from fieldapp.text import local_today
 from fieldapp.vocab import DEFAULT_CONSENT
 
@@ -42,7 +43,9 @@ def add_campaign(ward: Ward | None) -> Campaign:
     )
     db.session.add(campaign)
     db.session.flush()
-    db.session.add(ConsentText(campaign_id=campaign.id, version=1, text=DEFAULT_CONSENT))
+    # As the campaign form stores it: the wording read out names the retention date.
+    wording = consent_with_retention(DEFAULT_CONSENT, campaign.retention_until)
+    db.session.add(ConsentText(campaign_id=campaign.id, version=1, text=wording))
     return campaign
 
 
