@@ -19,10 +19,10 @@ from fieldapp.models import (
     User,
     Ward,
 )
+from fieldapp.retention import consent_with_retention
 from fieldapp.text import local_today
 from fieldapp.vocab import DEFAULT_CONSENT
 from tests.conftest import sign_in_directly
-from fieldapp.retention import consent_with_retention
 from tests.world import PASSWORD, add_user
 
 
