@@ -222,8 +222,9 @@ class CampaignForm(FlaskForm):
             raise ValidationError("Hạn báo cáo phải bằng hoặc sau ngày kết thúc.")
 
     def validate_retention_until(self, field: DateText) -> None:
-        if field.data and self.ends_on.data and field.data < self.ends_on.data:
-            raise ValidationError("Ngày xóa thông tin phải sau khi Cuộc thi kết thúc.")
+        # The report (and the units' participant lists) need the data until its deadline.
+        if field.data and self.report_due.data and field.data < self.report_due.data:
+            raise ValidationError("Ngày xóa thông tin phải bằng hoặc sau hạn báo cáo.")
 
     def validate_after_end(self, field: RadioField) -> None:
         if field.data not in AFTER_END_RULES:

@@ -21,6 +21,7 @@ from fieldapp.retention import AFTER_END_COUNT_ONLY, AFTER_END_REFUSE, RETENTION
 from fieldapp.text import local_today
 from tests.test_admin import campaign_data
 from tests.test_api import post_sync
+from tests.test_migrations import empty_database_url  # noqa: F401 - a fixture
 from tests.test_privacy import (  # noqa: F401 - hoa is a fixture
     NAME,
     PHONE,
@@ -155,7 +156,8 @@ def test_the_ward_form_offers_the_default_date_and_reads_it_out_in_the_consent(c
     ("changes", "message"),
     [
         ({"after_end": "maybe"}, "Vui lòng chọn cách xử lý lượt ghi mới"),
-        ({"retention_until": "01/11/2025"}, "Ngày xóa thông tin phải sau khi Cuộc thi kết thúc"),
+        ({"retention_until": "01/11/2025"}, "phải bằng hoặc sau hạn báo cáo"),
+        ({"retention_until": "11/11/2025"}, "phải bằng hoặc sau hạn báo cáo"),  # due 12/11
         ({"retention_until": "31/02/2026"}, "Ngày chưa đúng"),
     ],
 )
@@ -456,3 +458,54 @@ def test_the_consent_versions_of_the_migration(world):
     assert module.SENTENCE.format(date="12/05/2026") == retention.retention_sentence(until)
     assert module.RETENTION_DAYS == RETENTION_DAYS
     assert module.SENTENCE_AT.sub("", retention.consent_with_retention(text, until)) == text
+
+
+def test_the_migration_gives_every_campaign_a_date_and_reads_it_out(
+    backend,
+    empty_database_url,  # noqa: F811 - the fixture
+    tmp_path,
+) -> None:
+    import flask_migrate
+
+    from tests.conftest import make_app
+
+    app = make_app(backend, tmp_path, DATABASE_URL=empty_database_url)
+    with app.app_context():
+        flask_migrate.upgrade(revision="f2b8c4d6e1a9")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO campaigns (id, name, starts_on, ends_on, report_due, contest_url,"
+                    " steps, categories, consent_version, count_outside, active, created_at)"
+                    " VALUES (1, 'Đợt cũ', '2025-10-11', '2025-11-11', '2025-11-12', '', '[]',"
+                    " '[]', 1, true, true, '2025-10-01 00:00:00'),"
+                    " (2, 'Đợt có ngày', '2025-10-11', '2025-11-11', '2025-11-12', '', '[]',"
+                    " '[]', 1, true, true, '2025-10-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                sa.text("UPDATE campaigns SET retention_until = '2026-05-12' WHERE id = 2")
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO consent_texts (campaign_id, version, text, created_at) VALUES"
+                    " (1, 1, 'Tôi đồng ý.', '2025-10-01 00:00:00'),"
+                    " (2, 1, 'Tôi đồng ý.', '2025-10-01 00:00:00')"
+                )
+            )
+        flask_migrate.upgrade()
+        first, second = db.session.scalars(sa.select(Campaign).order_by(Campaign.id)).all()
+        assert first.retention_until == date(2025, 12, 12)  # the report date + 30 days
+        assert second.retention_until == date(2026, 5, 12)  # kept
+        assert first.after_end == AFTER_END_COUNT_ONLY
+        assert first.consent_version == 2 and first.consent(1).text == "Tôi đồng ý."
+        assert first.consent().text == retention.consent_with_retention(
+            "Tôi đồng ý.", date(2025, 12, 12)
+        )
+        assert "12/05/2026" in second.consent().text
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text("UPDATE campaigns SET retention_until = NULL"))
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count(PrivacyRequest.id))) == 0
+        db.session.remove()
+        db.engine.dispose()
