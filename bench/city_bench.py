@@ -44,7 +44,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,6 @@ from werkzeug.security import generate_password_hash  # noqa: E402
 
 from bench.synthetic import (  # noqa: E402
     PASSWORD,
-    UNIT_NAMES,
     analyse,
     assist_revisions,
     difficulty_row,
@@ -75,7 +74,6 @@ from fieldapp.extensions import db  # noqa: E402
 from fieldapp.models import (  # noqa: E402
     Assist,
     Campaign,
-    ConsentText,
     Difficulty,
     TallyPending,
     Target,
@@ -84,8 +82,8 @@ from fieldapp.models import (  # noqa: E402
     User,
     Ward,
 )
-from fieldapp.text import fold, local_today, resident_key_for  # noqa: E402
-from fieldapp.vocab import DEFAULT_CONSENT  # noqa: E402
+from fieldapp.text import fold, resident_key_for  # noqa: E402
+from tests.builder import add_campaign, add_user, unit_names  # noqa: E402
 from tests.fleet import ACKED, assist_data, record, request, residents  # noqa: E402
 
 # Hải Phòng since July 2025: 45 phường, 67 xã, 2 đặc khu (114 in all).
@@ -221,35 +219,19 @@ def build_city(
             for i, kind in enumerate(kinds)
         ],
     )
-    campaign = Campaign(
-        ward_id=None,
-        name="Công dân số Hải Phòng – sử dụng thông minh, sống an toàn",
-        starts_on=date(2025, 10, 11),
-        ends_on=date(2025, 11, 11),
-        report_due=date(2025, 11, 12),
-        contest_url="https://congdanso.example.vn/cuoc-thi",
-        retention_until=local_today() + timedelta(days=180),  # kept: phones store names
-    )
-    db.session.add(campaign)
-    db.session.flush()
-    db.session.add(ConsentText(campaign_id=campaign.id, version=1, text=DEFAULT_CONSENT))
-    admin = User(username="so_khcn", role="city_admin", ward_id=None, password_hash=password)
-    admin.set_name("Đinh Thị Quỳnh")
-    db.session.add(admin)
+    campaign = add_campaign(None)
+    add_user("so_khcn", "city_admin", None, name="Đinh Thị Quỳnh", password_hash=password)
 
     unit_rows = []
+    each_ward = unit_kinds(n_units)
     for ward_id, kind in zip(ward_ids, kinds, strict=True):
-        counters = dict.fromkeys(UNIT_NAMES, 0)
-        for unit_kind in unit_kinds(n_units):
-            counters[unit_kind] += 1
-            label = UNIT_NAMES[unit_kind]
-            if unit_kind == "residential":
-                label = UNIT_LABELS[kind] + " số {}"
+        names = unit_names(each_ward, UNIT_LABELS[kind] + " số {}")
+        for unit_kind, label in zip(each_ward, names, strict=True):
             unit_rows.append(
                 {
                     "ward_id": ward_id,
                     "kind": unit_kind,
-                    "name": label.format(counters[unit_kind]),
+                    "name": label,
                     "active": True,
                     "created_at": START,
                 }

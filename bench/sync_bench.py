@@ -63,14 +63,13 @@ from fieldapp.extensions import db  # noqa: E402
 from fieldapp.models import (  # noqa: E402
     Assist,
     Campaign,
-    ConsentText,
     TallyPending,
     Unit,
     User,
     Ward,
 )
 from fieldapp.text import local_today  # noqa: E402
-from fieldapp.vocab import DEFAULT_CONSENT  # noqa: E402
+from tests.builder import add_campaign, add_user  # noqa: E402
 
 CATEGORIES = ["elderly", "household_business", "small_trader", "student", "worker", "other"]
 STEP_SETS = [["installed"], ["installed", "registered"], ["installed", "registered", "tested"]]
@@ -86,33 +85,26 @@ def build_ward(members: int, seed: int = 5) -> dict[str, Any]:
     ward = Ward(name="Phường Thử Nghiệm", code="TN", unit_label="Khu dân cư")
     db.session.add(ward)
     db.session.flush()
-    campaign = Campaign(
-        ward_id=ward.id,
+    campaign = add_campaign(
+        ward,
         name="Đợt thử",
         starts_on=today - timedelta(days=20),
         ends_on=today + timedelta(days=10),
         report_due=today + timedelta(days=11),
+        contest_url="",
+        kept=False,
     )
     units = [
         Unit(ward_id=ward.id, kind="residential", name=f"Khu dân cư số {i}") for i in range(1, 21)
     ]
-    db.session.add_all([campaign, *units])
+    db.session.add_all(units)
     db.session.flush()
-    db.session.add(ConsentText(campaign_id=campaign.id, version=1, text=DEFAULT_CONSENT))
     password = generate_password_hash(PASSWORD)
-    officer = User(username="canbo", role="officer", ward_id=ward.id, password_hash=password)
-    officer.set_name(name(rnd))
-    people = []
-    for index in range(members):
-        user = User(
-            username=f"tv{index}",
-            role="member",
-            ward_id=ward.id,
-            unit_id=units[index % len(units)].id,
-        )
-        user.set_name(name(rnd))
-        people.append(user)
-    db.session.add_all([officer, *people])
+    add_user("canbo", "officer", ward, name=name(rnd), password_hash=password)
+    people = [
+        add_user(f"tv{index}", "member", ward, units[index % len(units)], name(rnd))
+        for index in range(members)
+    ]
     db.session.commit()
     return {"campaign_id": campaign.id, "ward_id": ward.id, "members": [u.id for u in people]}
 

@@ -1,6 +1,8 @@
 """Synthetic data and measuring helpers shared by bench/tally_bench.py and bench/city_bench.py.
 
-Names are made up from common Vietnamese name parts; phones are random. No real people.
+Names are made up from common Vietnamese name parts; phones are random. No real people. The
+rows themselves (campaigns, accounts, units, assists, difficulties) are made by tests/builder.py,
+the one builder the tests' known worlds use too; here are the random draws that fill them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import statistics
 import sys
 import time
 import tracemalloc
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,8 +26,7 @@ from flask import Flask  # noqa: E402
 
 from fieldapp import create_app  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
-from fieldapp.models import Assist  # noqa: E402
-from fieldapp.text import fold  # noqa: E402
+from tests import builder  # noqa: E402
 from tests.fleet import ROOT, Gunicorn  # noqa: E402
 
 FAMILY = [
@@ -131,11 +131,6 @@ DIFFICULTY_KINDS = [
     "other",
 ]
 PASSWORD = "bench-password"
-UNIT_NAMES = {
-    "residential": "Khu dân cư số {}",
-    "agency": "Cơ quan số {}",
-    "school": "Trường số {}",
-}
 
 
 def name(rnd: random.Random) -> str:
@@ -176,29 +171,22 @@ def assist_revisions(
         phones.append(number)
     received = start + timedelta(minutes=rnd.randint(0, 31 * 24 * 60))
     steps = rnd.choice(STEP_SETS)
-    base = {
-        "record_id": str(uuid.uuid4()),
-        "ward_id": ward_id,
-        "campaign_id": campaign_id,
-        "unit_id": unit_id,
-        "user_id": rnd.choice(user_ids),
-        "recorded_at": received - timedelta(minutes=rnd.randint(0, 600)),
-        "received_at": received,
-        "full_name": full_name,
-        "name_key": fold(full_name),
-        "birth_year": rnd.randint(1940, 2008) if rnd.random() < 0.8 else None,
-        "gender": rnd.choice(["female", "male"]),
-        "phone": number,
-        "category": rnd.choice(CATEGORIES),
-        "steps": Assist.join_steps(steps),
-        "attempts": rnd.randint(1, 3) if "tested" in steps else 0,
-        "consent": True,
-        "consent_version": 1,
-        "voided": False,
-        "rev": 1,
-        "is_current": True,
-        "note": None,
-    }
+    base = builder.assist_row(
+        ward_id=ward_id,
+        campaign_id=campaign_id,
+        unit_id=unit_id,
+        user_id=rnd.choice(user_ids),
+        recorded_at=received - timedelta(minutes=rnd.randint(0, 600)),
+        received_at=received,
+        full_name=full_name,
+        birth_year=rnd.randint(1940, 2008) if rnd.random() < 0.8 else None,
+        gender=rnd.choice(["female", "male"]),
+        phone=number,
+        category=rnd.choice(CATEGORIES),
+        steps=steps,
+        attempts=rnd.randint(1, 3) if "tested" in steps else 0,
+        note=None,
+    )
     if rnd.random() < 0.10:  # revised: rev 1 kept, no longer current
         first = {**base, "is_current": False, "steps": ",installed,", "attempts": 0}
         return [first, {**base, "rev": 2, "voided": rnd.random() < 0.2}]
@@ -216,21 +204,15 @@ def difficulty_row(
 ) -> dict[str, Any]:
     """One current difficulty from the field, resolved in 60 % of cases."""
     when = start + timedelta(minutes=rnd.randint(0, 31 * 24 * 60))
-    return {
-        "record_id": str(uuid.uuid4()),
-        "rev": 1,
-        "is_current": True,
-        "ward_id": ward_id,
-        "campaign_id": campaign_id,
-        "unit_id": unit_id,
-        "user_id": rnd.choice(user_ids),
-        "recorded_at": when,
-        "received_at": when,
-        "voided": False,
-        "kind": rnd.choice(DIFFICULTY_KINDS),
-        "text": "",
-        "resolved_at": when + timedelta(days=1) if rnd.random() < 0.6 else None,
-    }
+    return builder.difficulty_row(
+        ward_id=ward_id,
+        campaign_id=campaign_id,
+        unit_id=unit_id,
+        user_id=rnd.choice(user_ids),
+        received_at=when,
+        kind=rnd.choice(DIFFICULTY_KINDS),
+        resolved_at=when + timedelta(days=1) if rnd.random() < 0.6 else None,
+    )
 
 
 # --- measuring through the Flask test client ------------------------------------------------

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,7 +31,7 @@ from werkzeug.security import generate_password_hash  # noqa: E402
 
 from bench.synthetic import (  # noqa: E402
     PASSWORD,
-    UNIT_NAMES,
+    analyse,
     assist_revisions,
     difficulty_row,
     empty_app,
@@ -54,6 +54,7 @@ from fieldapp.models import (  # noqa: E402
     User,
     Ward,
 )
+from tests.builder import add_campaign, add_user, unit_names  # noqa: E402
 
 
 def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, object]:
@@ -62,26 +63,16 @@ def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, obje
     ward = Ward(name="Phường Thành Đông", code="TD", unit_label="Khu dân cư")
     db.session.add(ward)
     db.session.flush()
-    campaign = Campaign(
-        ward_id=ward.id,
-        name="Công dân số Hải Phòng – sử dụng thông minh, sống an toàn",
-        starts_on=date(2025, 10, 11),
-        ends_on=date(2025, 11, 11),
-        report_due=date(2025, 11, 12),
-    )
-    db.session.add(campaign)
-    db.session.flush()
-    units = []
-    counters = {"residential": 0, "agency": 0, "school": 0}
-    for kind in unit_kinds(n_units):
-        counters[kind] += 1
-        units.append(Unit(ward_id=ward.id, kind=kind, name=UNIT_NAMES[kind].format(counters[kind])))
+    campaign = add_campaign(ward, contest_url="", kept=False, consent=False)
+    kinds = unit_kinds(n_units)
+    units = [
+        Unit(ward_id=ward.id, kind=kind, name=label)
+        for kind, label in zip(kinds, unit_names(kinds), strict=True)
+    ]
     db.session.add_all(units)
     db.session.flush()
     pw = generate_password_hash(PASSWORD)
-    officer = User(username="canbo", role="officer", ward_id=ward.id, password_hash=pw)
-    officer.set_name("Trần Thị Thu")
-    db.session.add(officer)
+    add_user("canbo", "officer", ward, name="Trần Thị Thu", password_hash=pw)
     members: dict[int, list[int]] = {}
     heads = []
     for unit in units:
@@ -102,24 +93,11 @@ def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, obje
                     )
                 )
             continue
-        head = User(
-            username=f"totruong{unit.id}",
-            role="group_head",
-            ward_id=ward.id,
-            unit_id=unit.id,
-            password_hash=pw,
-        )
-        head.set_name(name(rnd))
-        db.session.add(head)
+        head = add_user(f"totruong{unit.id}", "group_head", ward, unit, name(rnd), pw)
         heads.append(head)
         group = [head]
         for k in range(3):
-            member = User(
-                username=f"tv{unit.id}_{k}", role="member", ward_id=ward.id, unit_id=unit.id
-            )
-            member.set_name(name(rnd))
-            db.session.add(member)
-            group.append(member)
+            group.append(add_user(f"tv{unit.id}_{k}", "member", ward, unit, name(rnd)))
         db.session.flush()
         members[unit.id] = [u.id for u in group]
     db.session.commit()
@@ -161,13 +139,7 @@ def populate(n_assists: int, n_units: int = 60, seed: int = 7) -> dict[str, obje
         )
     db.session.execute(sa.insert(Difficulty), difficulties)
     db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect() as conn:
-            # VACUUM as autovacuum soon would: index-only scans need the visibility map.
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
-    else:
-        db.session.execute(sa.text("ANALYZE"))
-        db.session.commit()
+    analyse()
     return {"officer": "canbo", "head": heads[0].username}
 
 

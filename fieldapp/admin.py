@@ -36,6 +36,7 @@ from .forms import (
     choices,
     kind_choices,
 )
+from .imports import run_import
 from .models import Campaign, ConsentText, Device, TallyState, Target, Unit, User, Ward
 from .params import int_arg, parse_id
 from .retention import (
@@ -670,21 +671,20 @@ def units_import() -> Any:
     ward = _ward()
     campaign = ward.current_campaign()
     form = UnitImportForm()
-    errors: list[str] = []
-    summary = None
-    if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.read() if upload else b""
-        if not data:
-            errors = ["Vui lòng chọn một tệp CSV."]
-        else:
-            parsed = unit_import.parse_units_csv(data, unit_import.existing_kinds(ward))
-            errors = list(parsed.errors)
-            if not errors and campaign is None and any(r.target is not None for r in parsed.rows):
-                errors.append("Chưa có Cuộc thi: hãy tạo Cuộc thi trước rồi nhập chỉ tiêu.")
-            if not errors:
-                summary = unit_import.import_units(ward, campaign, parsed.rows)
-                db.session.commit()
+
+    def check(_filename: str, data: bytes) -> unit_import.ParseResult:
+        parsed = unit_import.parse_units_csv(data, unit_import.existing_kinds(ward))
+        targets = any(row.target is not None for row in parsed.rows)
+        if not parsed.errors and campaign is None and targets:
+            parsed.errors.append("Chưa có Cuộc thi: hãy tạo Cuộc thi trước rồi nhập chỉ tiêu.")
+        return parsed
+
+    errors, summary = run_import(
+        form,
+        "Vui lòng chọn một tệp CSV.",
+        check,
+        lambda rows: unit_import.import_units(ward, campaign, rows),
+    )
     return render_template(
         "admin/units_import.html",
         form=form,

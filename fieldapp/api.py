@@ -44,6 +44,8 @@ MESSAGES = {
     "no_records": 'Dữ liệu phải là một đối tượng JSON có danh sách "records".',
     "bad_request": "Yêu cầu không hợp lệ.",
     "bad_cursor": "Con trỏ trang (since) không hợp lệ.",
+    "bad_erased_cursor": "Con trỏ xóa dữ liệu (since) không hợp lệ: hãy gửi lại giá trị next"
+    " của lần trước, hoặc để trống để hỏi từ đầu.",
     "rate_limited": "Điện thoại gửi quá nhanh. Vui lòng thử lại sau ít phút.",
     "busy": "Hệ thống đang bận. Các lượt vẫn được giữ trên máy và sẽ tự gửi lại sau ít phút.",
     "no_outbox": 'Dữ liệu phải là một đối tượng JSON có "outbox".',
@@ -308,6 +310,19 @@ def records() -> Any:
     except sync.BadCursor:
         raise ApiError(400, "bad_cursor") from None
     db.session.commit()
+    return jsonify(page)
+
+
+@bp.get("/erased")
+@limiter.limit(_sync_rate, key_func=_device_key)
+def erased() -> Any:
+    """Which of the member's records were erased since the phone's cursor (sync.erased_page)."""
+    device = authenticated_device()
+    try:
+        page = sync.erased_page(device.user, request.args.get("since"))
+    except sync.BadCursor:
+        raise ApiError(400, "bad_erased_cursor") from None
+    db.session.commit()  # the device's last_seen_at
     return jsonify(page)
 
 

@@ -20,6 +20,7 @@ from .admin import (
 )
 from .extensions import db
 from .forms import CityCampaignForm, OfficerForm, UnitImportForm, WardForm
+from .imports import run_import
 from .models import Campaign, User, Ward
 from .roles import deny, role_required, visible
 from .text import fold
@@ -194,25 +195,23 @@ def officer_new(ward_id: int) -> Any:
 def wards_import() -> Any:
     """Create or update wards from the city's administrative list: all lines or none."""
     form = UnitImportForm()
-    errors: list[str] = []
-    summary = None
-    if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.read() if upload else b""
-        if not data:
-            errors = ["Vui lòng chọn một tệp CSV."]
-        else:
-            parsed = ward_import.parse_wards_csv(data, ward_import.existing_names())
-            errors = parsed.errors
-            if not errors:
-                summary = ward_import.import_wards(parsed.rows)
-                audit.record(
-                    "wards_imported",
-                    created=len(summary.created),
-                    updated=len(summary.updated),
-                    unchanged=len(summary.unchanged),
-                )
-                db.session.commit()
+
+    def apply(rows: list[ward_import.WardRow]) -> ward_import.ImportSummary:
+        summary = ward_import.import_wards(rows)
+        audit.record(
+            "wards_imported",
+            created=len(summary.created),
+            updated=len(summary.updated),
+            unchanged=len(summary.unchanged),
+        )
+        return summary
+
+    errors, summary = run_import(
+        form,
+        "Vui lòng chọn một tệp CSV.",
+        lambda _filename, data: ward_import.parse_wards_csv(data, ward_import.existing_names()),
+        apply,
+    )
     return render_template("city/wards_import.html", form=form, errors=errors, summary=summary)
 
 

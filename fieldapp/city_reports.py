@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, render_template, url_for
 
 from . import audit, exports, outbox, rollup, tally
 from .extensions import db
 from .models import Campaign, Ward
 from .params import int_arg
-from .reports import CHART_H, CHART_W, chart_bars, csv_response, download_name, xlsx_response
+from .reports import csv_response, dashboard_view, download_name, xlsx_response
 from .roles import role_required
 from .text import utcnow
 
@@ -70,25 +70,17 @@ def index() -> Any:
     if not campaigns:
         return render_template("city/no_campaign.html")
     campaign, city = _scope()
-    sort = request.args.get("sort", "name")
-    descending = request.args.get("dir") == "desc"
-    series = tally.series(campaign, city.days)
+    shown = dashboard_view(campaign, city.days, city.as_of, default_sort="name")
     return render_template(
         "city/reports.html",
         campaign=campaign,
         campaigns=campaigns,
         city=city,
         total=city.total_line(),
-        lines=sort_lines(city.wards, sort, descending),
+        lines=sort_lines(city.wards, shown["sort"], shown["descending"]),
         missing=[w for w in sorted(city.wards, key=SORTS["name"]) if not w.has_data],
-        sort=sort,
-        descending=descending,
-        series=series,
-        bars=chart_bars(series.periods),
-        chart=(CHART_W, CHART_H),
         outside_rule=tally.outside_rule_text(campaign),
-        counted_at=city.as_of or utcnow(),
-        catching_up=city.as_of is not None,
+        **shown,
         phone_figures=outbox.ward_figures([line.ward.id for line in city.wards], utcnow()),
     )
 

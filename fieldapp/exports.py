@@ -112,6 +112,20 @@ def phone_text(phone: str) -> str:
 # --- the tables ------------------------------------------------------------------------------
 
 
+def _count_columns(steps: list[dict[str, str]]) -> list[Column]:
+    """The target and the counts, from the logs then from the units' own reports: the run of
+    columns the ward's units file and the city's wards file share."""
+    return [
+        Column("Chỉ tiêu", COUNT),
+        Column("Người dân được hỗ trợ", COUNT),
+        Column("Lượt hỗ trợ", COUNT),
+        *[Column(f"{s['label']} (người)", COUNT) for s in steps],
+        Column("Lượt thi (Tổ CNSCĐ ghi nhận)", COUNT),
+        Column("Hoàn thành bài thi (đơn vị tự báo cáo)", COUNT),
+        Column("Lượt thi (đơn vị tự báo cáo)", COUNT),
+    ]
+
+
 def units_sheet(
     campaign: Campaign,
     rows: list[tally.UnitRow],
@@ -130,13 +144,7 @@ def units_sheet(
     columns = [
         Column("Đơn vị"),
         Column("Loại đơn vị"),
-        Column("Chỉ tiêu", COUNT),
-        Column("Người dân được hỗ trợ", COUNT),
-        Column("Lượt hỗ trợ", COUNT),
-        *[Column(f"{s['label']} (người)", COUNT) for s in steps],
-        Column("Lượt thi (Tổ CNSCĐ ghi nhận)", COUNT),
-        Column("Hoàn thành bài thi (đơn vị tự báo cáo)", COUNT),
-        Column("Lượt thi (đơn vị tự báo cáo)", COUNT),
+        *_count_columns(steps),
         Column("Học sinh", COUNT),
         Column("Giáo viên", COUNT),
         Column("Danh sách đã tải lên (người)", COUNT),
@@ -488,13 +496,7 @@ def wards_sheet(campaign: Campaign, city: rollup.CityFigures) -> Sheet:
         Column("Mã", TEXT, 10),
         Column("Phường, xã, đặc khu"),
         Column("Loại", TEXT, 10),
-        Column("Chỉ tiêu", COUNT),
-        Column("Người dân được hỗ trợ", COUNT),
-        Column("Lượt hỗ trợ", COUNT),
-        *[Column(f"{s['label']} (người)", COUNT) for s in steps],
-        Column("Lượt thi (Tổ CNSCĐ ghi nhận)", COUNT),
-        Column("Hoàn thành bài thi (đơn vị tự báo cáo)", COUNT),
-        Column("Lượt thi (đơn vị tự báo cáo)", COUNT),
+        *_count_columns(steps),
         Column("Người hoàn thành bài thi", COUNT),
         Column("Tổng lượt thi", COUNT),
         Column("Tiến độ so với chỉ tiêu (%)", RATIO),

@@ -398,6 +398,15 @@ class Assist(RecordMixin, db.Model):
             sqlite_where=sa.text("erased_at IS NOT NULL"),
             postgresql_where=sa.text("erased_at IS NOT NULL"),
         ),
+        # A member's erased current rows in erasure order: sync.erased_page() reads a range.
+        sa.Index(
+            "ix_assists_user_erased",
+            "user_id",
+            "erased_at",
+            "id",
+            sqlite_where=sa.text("erased_at IS NOT NULL AND is_current = 1"),
+            postgresql_where=sa.text("erased_at IS NOT NULL AND is_current"),
+        ),
         # One ward's rows of a campaign (tally_store counts a ward afresh from them).
         sa.Index("ix_assists_ward", "campaign_id", "ward_id", "id"),
         # tally_store: the likely duplicates a batch touches, by folded name.

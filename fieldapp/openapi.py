@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from .outbox import MAX_COUNT as MAX_REPORT_COUNT
-from .sync import ASSIST_KEYS, DIFFICULTY_KEYS, MAX_ATTEMPTS, MAX_NOTE, MAX_TEXT, PAGE_SIZE
+from .sync import (
+    ASSIST_KEYS,
+    DIFFICULTY_KEYS,
+    ERASED_CURSOR,
+    ERASED_KEYS,
+    ERASED_PAGE,
+    MAX_ATTEMPTS,
+    MAX_NOTE,
+    MAX_TEXT,
+    PAGE_SIZE,
+)
 from .vocab import DIFFICULTY_KINDS, GENDERS
 
 
@@ -381,6 +391,7 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            "/erased": ERASED_PATH,
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -487,3 +498,64 @@ SCHEMAS["GroupStanding"] = {
     },
 }
 SCHEMAS["Me"]["properties"]["group"] = _ref("GroupStanding")
+
+# --- erasure notices to phones: an optional addition to v1 (sync.erased_page) --------------
+
+SCHEMAS["ErasedPage"] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["ids", "fields", "next", "more"],
+    "properties": {
+        "ids": {
+            "type": "array",
+            "maxItems": ERASED_PAGE,
+            "items": {"type": "string", "format": "uuid"},
+            "description": "The member's own assists whose personal fields the server erased "
+            "(on request, by the purge after the retention date, or stored so on arrival). "
+            "The phone drops `fields` from its copy of each, keeps everything else (its counts "
+            "stay), and still sends a revision that waits (the server keeps it erased). "
+            "An id may be listed again; applying it twice changes nothing.",
+        },
+        "fields": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(ERASED_KEYS)},
+            "description": "The keys of AssistData an erasure clears.",
+        },
+        "next": {
+            "type": "string",
+            "maxLength": 40,
+            "description": "Keep it and pass it as since next time (the phone's own cursor, "
+            "so a phone offline for days hears of every erasure when it returns).",
+        },
+        "more": {"type": "boolean", "description": "More ids wait: ask again with next now."},
+    },
+}
+ERASED_PATH = {
+    "get": {
+        "operationId": "erased",
+        "summary": "Which of the member's records were erased since the phone's cursor.",
+        "description": "Optional: an older phone that never asks keeps working (its copies "
+        "stay as they were). Asked after each contact with the server.",
+        "security": BEARER,
+        "parameters": [
+            {
+                "name": "since",
+                "in": "query",
+                "required": False,
+                "schema": {
+                    "type": "string",
+                    "maxLength": 40,
+                    "pattern": f"^({ERASED_CURSOR})?$",
+                },
+                "description": "The next of the previous answer (empty or absent: from the start).",
+            }
+        ],
+        "responses": {
+            "200": _json(_ref("ErasedPage"), "The ids erased since the cursor."),
+            "400": _error("A cursor this server did not give."),
+            "401": UNAUTHORIZED,
+            "429": RATE_LIMITED,
+            "503": UNAVAILABLE,
+        },
+    }
+}

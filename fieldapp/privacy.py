@@ -7,7 +7,8 @@ full name, its folded search key, birth year, gender, phone and the free-text no
 stays: unit, category, steps, attempts, consent flag and version, times, and the counting key
 (replaced by a random one per resident) — so every count stays as it was. No figure is split
 by gender, so it goes too (with a unit and a birth year it narrowed the person down).
-`erased_at` is set so a later revision sent from a phone stays erased (sync.py keeps it).
+`erased_at` is set so a later revision sent from a phone stays erased (sync.py keeps it, with
+the revision's own time), and so each phone hears of it (sync.erased_page, GET /api/v1/erased).
 Participant lists of unit reports lose their names on purge; their kind and class stay.
 """
 

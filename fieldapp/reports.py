@@ -6,7 +6,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -145,6 +145,36 @@ def chart_bars(periods: list[tally.Period]) -> list[Bar]:
     return bars
 
 
+def _ward_rows(
+    campaign: Campaign,
+) -> tuple[tally_store.Figures, list[Unit], list[tally.UnitRow]]:
+    """The officer's ward in `campaign`: its stored figures, the units its screens show (in
+    their order) and each unit's row, for the dashboard, the printable report and the card."""
+    figures = tally_store.ward_figures(campaign, current_user.ward_id)
+    units = _report_units(campaign)
+    return figures, units, tally.unit_rows(campaign, units, figures.per_unit, with_categories=False)
+
+
+def dashboard_view(
+    campaign: Campaign,
+    days: list[tuple[date, tally.Counts]],
+    as_of: datetime | None,
+    default_sort: str,
+) -> dict[str, Any]:
+    """What the ward's and the city's dashboards show alike: the table's sort as asked, the
+    by-day series and its chart, and when the stored figures were counted."""
+    series = tally.series(campaign, days)
+    return {
+        "sort": request.args.get("sort", default_sort),
+        "descending": request.args.get("dir") == "desc",
+        "series": series,
+        "bars": chart_bars(series.periods),
+        "chart": (CHART_W, CHART_H),
+        "counted_at": as_of or utcnow(),
+        "catching_up": as_of is not None,
+    }
+
+
 # --- helpers for views -----------------------------------------------------------------------
 
 
@@ -264,10 +294,7 @@ def ward_card() -> Any:
     if not _has_campaign():
         return _no_campaign()
     campaign = _campaign()
-    figures = tally_store.ward_figures(campaign, current_user.ward_id)
-    rows = tally.unit_rows(
-        campaign, _report_units(campaign), figures.per_unit, with_categories=False
-    )
+    figures, _units, rows = _ward_rows(campaign)
     summary = tally.ward_summary(campaign, rows, figures.totals)
     ward = current_user.ward
     drawn = card.Card(
@@ -491,32 +518,22 @@ def ward() -> Any:
     if not _has_campaign():
         return _no_campaign()
     campaign = _campaign()
-    figures = tally_store.ward_figures(campaign, current_user.ward_id)
-    units = _report_units(campaign)
+    figures, units, rows = _ward_rows(campaign)
     ids = [u.id for u in units]
-    rows = tally.unit_rows(campaign, units, figures.per_unit, with_categories=False)
-    sort = request.args.get("sort", "kind")
-    descending = request.args.get("dir") == "desc"
-    series = tally.series(campaign, figures.days)
+    shown = dashboard_view(campaign, figures.days, figures.as_of, default_sort="kind")
     return render_template(
         "reports/ward.html",
         campaign=campaign,
         ward=current_user.ward,
-        rows=tally.sort_rows(rows, sort, descending),
-        sort=sort,
-        descending=descending,
+        rows=tally.sort_rows(rows, shown["sort"], shown["descending"]),
         summary=tally.ward_summary(campaign, rows, figures.totals),
         categories=figures.categories,
-        series=series,
-        bars=chart_bars(series.periods),
-        chart=(CHART_W, CHART_H),
         difficulty_kinds=tally.difficulties_by_kind(campaign, ids),
         open_difficulties=tally.open_difficulties(campaign, ids),
         units_by_id={u.id: u for u in units},
         review=_review(campaign, current_user.ward_id),
         outside_rule=tally.outside_rule_text(campaign, tally.outside_count(campaign, ids)),
-        counted_at=figures.as_of or utcnow(),
-        catching_up=figures.as_of is not None,
+        **shown,
         **_phones(outbox.visible_phones(current_user, utcnow())),
     )
 
@@ -528,9 +545,7 @@ def print_report() -> Any:
     if not _has_campaign():
         return _no_campaign()
     campaign = _campaign()
-    figures = tally_store.ward_figures(campaign, current_user.ward_id)
-    units = _report_units(campaign)
-    rows = tally.unit_rows(campaign, units, figures.per_unit, with_categories=False)
+    figures, units, rows = _ward_rows(campaign)
     outside = tally.outside_count(campaign, [u.id for u in units])
     return render_template(
         "reports/print.html",

@@ -34,7 +34,7 @@ ROLLED_UP = (tally_store.WARD, tally_store.DAY, tally_store.CATEGORY, tally_stor
 
 
 @dataclass
-class WardLine:
+class WardLine(tally.Totals):
     """One ward's totals in the city's table (the city's own total line has no ward)."""
 
     ward: Ward | None
@@ -46,18 +46,6 @@ class WardLine:
     units_with_data: int = 0
     difficulties_open: int = 0
     difficulties_resolved: int = 0
-
-    @property
-    def completed(self) -> int:
-        return self.counts.tested + self.reported_completed
-
-    @property
-    def attempts(self) -> int:
-        return self.counts.attempts + self.reported_attempts
-
-    @property
-    def progress(self) -> float | None:
-        return tally.progress(self.completed, self.target)
 
     @property
     def has_data(self) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -21,10 +20,19 @@ from .extensions import db
 from .forms import USERNAME
 from .models import Unit, User, Ward
 from .text import fold, nfc, normalise_phone
-from .unit_import import MAX_LINES, cell, header_columns, missing_columns, name_key
+from .unit_import import (  # noqa: F401 - NAME_MAX: the roster's limit too
+    MAX_LINES,
+    MSG_NO_LINES,
+    NAME_MAX,
+    Checked,
+    cell,
+    header_columns,
+    missing_columns,
+    name_key,
+    name_problem,
+)
 from .vocab import RESIDENTIAL_LABELS, UNIT_KINDS, WARD_ROLES
 
-NAME_MAX = 120
 USERNAME_MAX = 60
 EXAMPLE = "Họ và tên,Số điện thoại,Đơn vị,Vai trò"
 
@@ -63,7 +71,6 @@ ROLE_WORDS = {
     "group_head": "group_head",
 }
 ROLE_HINT = "hãy ghi Thành viên, Tổ trưởng hoặc Người báo cáo"
-MSG_NO_LINES = "Tệp không có dòng dữ liệu nào."
 MSG_TOO_LONG = f"Tệp quá dài: tối đa {MAX_LINES} dòng mỗi lần."
 
 
@@ -79,16 +86,7 @@ class RosterRow:
     username: str = ""
 
 
-@dataclass
-class RosterParse:
-    """The people that passed, and one message per problem (with its line number)."""
-
-    rows: list[RosterRow] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and bool(self.rows)
+RosterParse = Checked[RosterRow]
 
 
 @dataclass
@@ -187,10 +185,6 @@ class _Seen:
     usernames: dict[str, int] = field(default_factory=dict)
 
 
-def _has_control(value: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" for ch in value)
-
-
 def _check_line(
     line: int,
     cells: list[str],
@@ -207,12 +201,9 @@ def _check_line(
     role_text = nfc(cell(cells, columns, "role"))
     username = cell(cells, columns, "username").lower()
 
-    if not full_name:
-        errors.append("thiếu họ và tên")
-    elif len(full_name) > NAME_MAX:
-        errors.append(f"họ và tên dài quá {NAME_MAX} ký tự")
-    elif _has_control(full_name):
-        errors.append("họ và tên có ký tự lạ (ký tự điều khiển)")
+    problem = name_problem(full_name, "họ và tên")
+    if problem:
+        errors.append(problem)
     elif not any(ch.isalpha() for ch in full_name):
         errors.append(f"họ và tên “{full_name[:40]}” không hợp lệ")
 

@@ -14,6 +14,7 @@ from flask_login import current_user
 from . import roster
 from .extensions import db
 from .forms import RosterImportForm
+from .imports import run_import
 from .models import Ward
 from .roles import role_required
 
@@ -39,23 +40,16 @@ def people_import() -> Any:
     """Create the people of a roster file: every line is checked, then all or none created."""
     ward = _ward()
     form = RosterImportForm()
-    errors: list[str] = []
-    imported = None
-    if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.read() if upload else b""
-        if not data:
-            errors = [MSG_NO_FILE]
-        else:
-            parsed = roster.parse(upload.filename or "", data, ward)
-            errors = parsed.errors
-            if not errors:
-                try:
-                    imported = roster.import_people(ward, parsed.rows)
-                    db.session.commit()
-                except sa.exc.IntegrityError:  # a username taken since the check
-                    db.session.rollback()
-                    imported, errors = None, [MSG_RACE]
+    try:
+        errors, imported = run_import(
+            form,
+            MSG_NO_FILE,
+            lambda filename, data: roster.parse(filename, data, ward),
+            lambda rows: roster.import_people(ward, rows),
+        )
+    except sa.exc.IntegrityError:  # a username taken since the check
+        db.session.rollback()
+        errors, imported = [MSG_RACE], None
     return render_template(
         "admin/people_import.html", form=form, errors=errors, imported=imported, ward=ward
     )

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -76,11 +76,21 @@ ASSIST_KEYS = frozenset(
 )
 # The personal fields an erasure clears (and keeps cleared in later revisions).
 ERASED_COLUMNS = ("full_name", "name_key", "birth_year", "gender", "phone", "note")
+# The same fields as the contract's keys of an assist's data (what a phone drops from its copy).
+ERASED_KEYS = tuple(column for column in ERASED_COLUMNS if column in ASSIST_KEYS)
+ERASED_PAGE = 500  # record ids per erasure notice (GET /api/v1/erased)
+# An erasure's erased_at is its transaction's start; it is seen once committed. A notice's
+# cursor never passes a row erased less than this long ago (a longer purge still committing
+# could otherwise be skipped): such rows are listed again at the next call, harmlessly.
+ERASED_SETTLE = timedelta(minutes=5)
 DIFFICULTY_KEYS = frozenset({"unit_id", "kind", "text"})
 MODELS: dict[str, type[Assist] | type[Difficulty]] = {"assist": Assist, "difficulty": Difficulty}
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _CURSOR = re.compile(r"^v1\.([0-9]{1,15})\.([0-9]{1,15})$")  # as openapi.py declares it
+# An erasure notice's cursor: e1.<erased_at in microseconds since 1970 UTC>.<row id>.
+ERASED_CURSOR = r"e1\.([0-9]{1,16})\.([0-9]{1,15})"  # as openapi.py declares it (or empty)
+_EPOCH = datetime(1970, 1, 1)
 
 MSG = {
     "record": "Bản ghi phải là một đối tượng JSON.",
@@ -234,12 +244,16 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# Unicode's control characters (category Cc: U+0000-U+001F, U+007F-U+009F) and lone
+# surrogates (Cs), but the tab, and in multi-line text the line breaks.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _clean(value: str, multiline: bool = False) -> str | None:
     """NFC text without control characters or lone surrogates (None if it has any)."""
-    allowed = ("\n", "\r", "\t") if multiline else ("\t",)
-    for ch in value:
-        if unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed:
-            return None
+    if (_CONTROL_MULTILINE if multiline else _CONTROL).search(value):
+        return None
     if multiline:
         return unicodedata.normalize("NFC", value).strip()
     return nfc(value)
@@ -570,6 +584,13 @@ def _decide(
 
     if env.type == "assist":
         values, errors = check_assist(env.data, campaign, ctx)
+        if (
+            previous is not None
+            and previous["erased_at"] is not None
+            and not env.data.get("full_name")
+        ):
+            # An erased record's phone copy has no name any more; its edits still count.
+            errors.pop("data.full_name", None)
     else:
         values, errors = check_difficulty(env.data, ctx)
     if env.voided:
@@ -613,7 +634,9 @@ def _decide(
         )
         if previous is not None and previous["erased_at"] is not None:
             # The resident asked for erasure: a later edit from a phone must not undo it.
-            row.update(dict.fromkeys(ERASED_COLUMNS), erased_at=previous["erased_at"])
+            # erased_at is this row's own time, so the phone that sent it hears of it at its
+            # next erasure notice (erased_page) even if its cursor passed the erasure itself.
+            row.update(dict.fromkeys(ERASED_COLUMNS), erased_at=ctx.now)
             # ... and the resident is still counted as the same one.
             row["resident_key"] = previous["resident_key"]
     else:
@@ -811,3 +834,57 @@ def _has_more(user: User, after: list[int]) -> bool:
         if found is not None:
             return True
     return False
+
+
+# --- erasure notices to phones ---------------------------------------------------------------
+
+
+def parse_erased_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """(erased_at, row id) of an erasure cursor; None for none (from the start)."""
+    if cursor in (None, ""):
+        return None
+    match = re.fullmatch(ERASED_CURSOR, cursor) if isinstance(cursor, str) else None
+    if not match:
+        raise BadCursor(cursor)
+    return _EPOCH + timedelta(microseconds=int(match.group(1))), min(int(match.group(2)), MAX_ID)
+
+
+def erased_cursor(moment: datetime, row_id: int) -> str:
+    return f"e1.{(moment - _EPOCH) // timedelta(microseconds=1)}.{row_id}"
+
+
+def erased_page(
+    user: User, cursor: str | None, now: datetime | None = None, limit: int = ERASED_PAGE
+) -> dict[str, Any]:
+    """Which of the member's own assists were erased (or purged, or stored without personal
+    fields) since `cursor`: their ids, the fields a phone drops from its copy, and the next
+    cursor. One range read of ix_assists_user_erased, at most `limit` ids.
+
+    The cursor passes only rows erased at least ERASED_SETTLE ago, so nothing committed late
+    is skipped; the newer ones come again next time. `more`: ask again with `next` at once.
+    """
+    now = now or utcnow()
+    after = parse_erased_cursor(cursor)
+    query = sa.select(Assist.id, Assist.record_id, Assist.erased_at).where(
+        Assist.user_id == user.id, Assist.erased_at.is_not(None), Assist.is_current
+    )
+    if after is not None:
+        moment, row_id = after
+        query = query.where(
+            sa.or_(
+                Assist.erased_at > moment,
+                sa.and_(Assist.erased_at == moment, Assist.id > row_id),
+            )
+        )
+    rows = db.session.execute(query.order_by(Assist.erased_at, Assist.id).limit(limit)).all()
+    following = cursor or ""
+    for row_id, _, erased_at in rows:
+        if erased_at > now - ERASED_SETTLE:
+            break
+        following = erased_cursor(erased_at, row_id)
+    return {
+        "ids": [record_id for _, record_id, _ in rows],
+        "fields": list(ERASED_KEYS),
+        "next": following,
+        "more": len(rows) == limit and following != (cursor or ""),
+    }

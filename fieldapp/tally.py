@@ -704,16 +704,14 @@ def sort_rows(rows: list[UnitRow], by: str = "kind", descending: bool = False) -
     return ordered
 
 
-@dataclass
-class WardSummary:
-    """The ward's totals: residents ward-wide from the logs, plus the units' own reports."""
+class Totals:
+    """A line of totals (a ward's, the city's): the logs' counts plus the units' own reports,
+    against a target. Mixed into the dataclasses that hold those four fields."""
 
     counts: Counts
     reported_completed: int
     reported_attempts: int
     target: int
-    units: int
-    units_with_data: int
 
     @property
     def completed(self) -> int:
@@ -726,6 +724,18 @@ class WardSummary:
     @property
     def progress(self) -> float | None:
         return progress(self.completed, self.target)
+
+
+@dataclass
+class WardSummary(Totals):
+    """The ward's totals: residents ward-wide from the logs, plus the units' own reports."""
+
+    counts: Counts
+    reported_completed: int
+    reported_attempts: int
+    target: int
+    units: int
+    units_with_data: int
 
 
 def ward_summary(

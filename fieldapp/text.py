@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 _SPACES = re.compile(r"\s+")
 _PHONE_PUNCT = re.compile(r"[\s.\-()]")
+_DIACRITICS = re.compile("[\u0300-\u034e\u0350-\u036f]")  # the combining marks block but CGJ
 
 
 def nfc(value: str) -> str:
@@ -23,7 +24,10 @@ def fold(value: str) -> str:
     """Accent-folded, lower-case search key: "Nguyễn Thị Đào" -> "nguyen thi dao"."""
     value = nfc(value).lower().replace("đ", "d")
     decomposed = unicodedata.normalize("NFD", value)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = _DIACRITICS.sub("", decomposed)  # Vietnamese marks: then ASCII, nothing left to do
+    if plain.isascii():
+        return plain
+    return "".join(ch for ch in plain if not unicodedata.combining(ch))
 
 
 def normalise_phone(value: str) -> str | None:

@@ -7,6 +7,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 
@@ -46,10 +47,13 @@ KIND_WORDS = {
     **{key: key for key in UNIT_KINDS},
 }
 
+Row = TypeVar("Row")
+
 _THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$")
 
 MSG_NOT_UTF8 = tables.MSG_NOT_UTF8
 MSG_TARGET = "Chỉ tiêu phải là số nguyên không âm"
+MSG_NO_LINES = "Tệp không có dòng dữ liệu nào."
 
 
 @dataclass
@@ -63,15 +67,19 @@ class UnitRow:
 
 
 @dataclass
-class ParseResult:
-    """The rows that passed, and one message per problem (with its line number)."""
+class Checked(Generic[Row]):
+    """An import file's lines that passed, and one message per problem (with its line number):
+    what the units, wards and roster checks all return."""
 
-    rows: list[UnitRow] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.errors and bool(self.rows)
+
+
+ParseResult = Checked[UnitRow]
 
 
 @dataclass
@@ -86,6 +94,24 @@ class ImportSummary:
 def name_key(name: str) -> str:
     """Two unit names are the same unit when they match after NFC and case folding."""
     return nfc(name).casefold()
+
+
+def name_problem(name: str, what: str) -> str | None:
+    """What is wrong with a name cell, lower-case ("thiếu tên", "tên dài quá 120 ký tự"), or
+    None. `what` is the cell's name in the messages: "tên", "tên đơn vị", "họ và tên"."""
+    if not name:
+        return f"thiếu {what}"
+    if len(name) > NAME_MAX:
+        return f"{what} dài quá {NAME_MAX} ký tự"
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        # NUL and other control characters: PostgreSQL refuses NUL, and none belongs in a name.
+        return f"{what} có ký tự lạ (ký tự điều khiển)"
+    return None
+
+
+def sentence(message: str) -> str:
+    """A message that starts a sentence: its first letter upper-case."""
+    return message[:1].upper() + message[1:]
 
 
 def parse_count(value: str) -> int | None:
@@ -190,7 +216,7 @@ def parse_units_csv(data: bytes, existing: dict[str, str] | None = None) -> Pars
         _check_line(line, cells, table.columns, seen, existing, result)
     result.errors.extend(table.errors)
     if not result.rows and not result.errors:
-        result.errors.append("Tệp không có dòng dữ liệu nào.")
+        result.errors.append(MSG_NO_LINES)
     return result
 
 
@@ -215,13 +241,9 @@ def _check_line(
     target_text = cell(cells, columns, "target")
     kind = parse_kind(kind_text) if kind_text else None
     target = parse_count(target_text) if target_text else None
-    if not name:
-        errors.append("Thiếu tên đơn vị")
-    elif len(name) > NAME_MAX:
-        errors.append(f"Tên đơn vị dài quá {NAME_MAX} ký tự")
-    elif any(unicodedata.category(ch) == "Cc" for ch in name):
-        # NUL and other control characters: PostgreSQL refuses NUL, and none belongs in a name.
-        errors.append("Tên đơn vị có ký tự lạ (ký tự điều khiển)")
+    problem = name_problem(name, "tên đơn vị")
+    if problem:
+        errors.append(sentence(problem))
     elif name_key(name) in seen:
         errors.append(f"Tên đơn vị trùng với dòng {seen[name_key(name)]}")
     if not kind_text:

@@ -7,8 +7,7 @@ Vietnamese headers); checks every line; applies all lines or none.
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -16,11 +15,19 @@ from . import audit
 from .extensions import db
 from .models import Ward
 from .text import fold, nfc
-from .unit_import import ImportSummary, cell, name_key, read_csv
+from .unit_import import (
+    MSG_NO_LINES,
+    Checked,
+    ImportSummary,
+    cell,
+    name_key,
+    name_problem,
+    read_csv,
+    sentence,
+)
 from .vocab import WARD_KINDS
 
 CODE_MAX = 20
-NAME_MAX = 120
 CODE = re.compile(r"^[A-Za-z0-9._-]+$")
 
 HEADERS = {
@@ -57,10 +64,7 @@ class WardRow:
     kind: str
 
 
-@dataclass
-class WardParse:
-    rows: list[WardRow] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+WardParse = Checked[WardRow]
 
 
 def normalise_code(value: str) -> str:
@@ -101,12 +105,9 @@ def parse_wards_csv(data: bytes, existing: dict[str, str] | None = None) -> Ward
             )
         elif code in codes:
             errors.append(f"Mã {code} trùng với dòng {codes[code]}")
-        if not name:
-            errors.append("Thiếu tên")
-        elif len(name) > NAME_MAX:
-            errors.append(f"Tên dài quá {NAME_MAX} ký tự")
-        elif any(unicodedata.category(ch) == "Cc" for ch in name):
-            errors.append("Tên có ký tự lạ (ký tự điều khiển)")
+        problem = name_problem(name, "tên")
+        if problem:
+            errors.append(sentence(problem))
         elif name_key(name) in names:
             errors.append(f"Tên “{name}” trùng với dòng {names[name_key(name)]}")
         elif existing.get(name_key(name), code) not in (code, ""):
@@ -125,7 +126,7 @@ def parse_wards_csv(data: bytes, existing: dict[str, str] | None = None) -> Ward
             result.rows.append(WardRow(line, code, name, kind or ""))
     result.errors.extend(table.errors)
     if not result.rows and not result.errors:
-        result.errors.append("Tệp không có dòng dữ liệu nào.")
+        result.errors.append(MSG_NO_LINES)
     return result
 
 

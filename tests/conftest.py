@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +17,8 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from fieldapp import create_app
 from fieldapp.extensions import db
 from tests.world import PASSWORD, World, build_world
+
+T = TypeVar("T")
 
 
 def _database_of_this_worker(url: str | None) -> str | None:
@@ -47,6 +52,15 @@ def _postgres_reset(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def empty_database(backend: str) -> None:
+    """The app's schema with no rows: PostgreSQL's tables (made once a session) emptied,
+    SQLite's made."""
+    if backend == "postgres":
+        _postgres_reset(db.engine)
+    else:
+        db.create_all()
 
 
 @pytest.fixture(scope="session")
@@ -106,13 +120,36 @@ def app(
 ) -> Iterator[Flask]:
     app = make_app(backend, tmp_path, **app_settings)
     with app.app_context():
-        if backend == "postgres":
-            _postgres_reset(db.engine)
-        else:
-            db.create_all()
+        empty_database(backend)
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+@contextmanager
+def race_app(
+    backend: str, tmp_path: Path, prepare: Callable[[World], T]
+) -> Iterator[tuple[Flask, T]]:
+    """(app, prepare(world)) for a race between threads: the known world on a real database
+    (a file on SQLite), each thread then opening its own app context and connection. The
+    builder's session is closed before the race starts; the engine is disposed after it."""
+    app = make_app(backend, tmp_path)
+    with app.app_context():
+        empty_database(backend)
+        prepared = prepare(build_world())
+        db.session.remove()
+    yield app, prepared
+    with app.app_context():
+        db.engine.dispose()
+
+
+def together(*calls: Callable[[], object]) -> None:
+    """Run each call in a thread of its own, all at once, and wait for every one."""
+    threads = [threading.Thread(target=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ The names are made up. Every figure the tests expect is worked out in the commen
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from fieldapp.extensions import db
 from fieldapp.models import Assist, Difficulty, Participant, UnitReport
-from fieldapp.text import fold
+from tests.builder import add_revision, assist_row, difficulty_row
 from tests.world import World
 
 
@@ -31,35 +30,23 @@ def add_assist(
     record_id: str | None = None,
 ) -> Assist:
     """Add one revision of an assist; a revision of an existing record becomes its current one."""
-    record_id = record_id or str(uuid.uuid4())
-    previous = db.session.query(Assist).filter_by(record_id=record_id).all()
-    for old in previous:
-        old.is_current = False
-    db.session.flush()
-    assist = Assist(
-        record_id=record_id,
-        rev=len(previous) + 1,
-        is_current=True,
+    row = assist_row(
         ward_id=world.ward.id,
         campaign_id=world.campaign.id,
         unit_id=world.units[unit].id,
         user_id=world.users[member].id,
-        recorded_at=recorded or received,
         received_at=received,
-        voided=voided,
+        recorded_at=recorded,
         full_name=name,
-        name_key=fold(name) if name else None,
+        steps=steps,
+        record_id=record_id,
+        voided=voided,
         birth_year=birth_year,
         phone=phone,
         category=category,
-        steps=Assist.join_steps(steps),
         attempts=attempts,
-        consent=True,
-        consent_version=1,
     )
-    db.session.add(assist)
-    db.session.flush()
-    return assist
+    return add_revision(Assist, row)
 
 
 def add_difficulty(
@@ -75,29 +62,20 @@ def add_difficulty(
     text: str = "",
 ) -> Difficulty:
     """Add one revision of a difficulty."""
-    record_id = record_id or str(uuid.uuid4())
-    previous = db.session.query(Difficulty).filter_by(record_id=record_id).all()
-    for old in previous:
-        old.is_current = False
-    db.session.flush()
-    row = Difficulty(
-        record_id=record_id,
-        rev=len(previous) + 1,
+    row = difficulty_row(
         ward_id=world.ward.id,
         campaign_id=world.campaign.id,
         unit_id=world.units[unit].id,
         user_id=world.users[member].id,
-        recorded_at=received,
         received_at=received,
-        voided=voided,
         kind=kind,
         text=text,
+        record_id=record_id,
+        voided=voided,
         resolved_at=received if resolved else None,
         resolved_by_id=world.users["officer"].id if resolved else None,
     )
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return add_revision(Difficulty, row)
 
 
 ALL = ["installed", "registered", "tested"]

@@ -16,11 +16,11 @@ from fieldapp.campaign_items import CATEGORIES, STEPS, Row
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, Campaign
 from fieldapp.vocab import DEFAULT_CATEGORIES, DEFAULT_STEPS
+from tests.builder import add_campaign
 from tests.tally_world import add_assist
 from tests.test_admin import campaign_data
 from tests.test_api import API, bearer, enrol_phone
 from tests.test_city import build_city, sign_in
-from tests.world import add_campaign
 
 WHEN = datetime(2025, 10, 20, 3, 0)
 

@@ -28,8 +28,9 @@ from fieldapp.models import (
     Ward,
 )
 from fieldapp.roles import visible
+from tests.builder import add_campaign
 from tests.conftest import sign_in_directly
-from tests.world import PASSWORD, add_campaign, add_user
+from tests.world import PASSWORD, add_user
 
 RESIDENT = "Nguyễn Thị Hoa"  # the same resident name in both wards
 BIRTH = {"A": 1950, "B": 1960}  # ...told apart here only by birth year

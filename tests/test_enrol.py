@@ -12,6 +12,7 @@ from fieldapp import enrol
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, Device, EnrolmentCode, Unit
 from fieldapp.text import utcnow
+from tests.conftest import race_app, together
 
 
 def _issue(world, who="member", hours=None):
@@ -164,23 +165,14 @@ def test_member_payload_lists_the_wards_active_residential_units(world):
 @pytest.fixture
 def file_app(backend, postgres_ready, tmp_path):
     """An app on a real file database (the default fixture already is), for threads."""
-    from tests.conftest import _postgres_reset, make_app
 
-    app = make_app(backend, tmp_path)
-    with app.app_context():
-        if backend == "postgres":
-            _postgres_reset(db.engine)
-        else:
-            db.create_all()
-        from tests.world import build_world
-
-        world = build_world()
+    def issue(world):
         code, _ = enrol.issue_code(world.users["member"], world.users["officer"])
         db.session.commit()
-        db.session.remove()
-    yield app, code
-    with app.app_context():
-        db.engine.dispose()
+        return code
+
+    with race_app(backend, tmp_path, issue) as (app, code):
+        yield app, code
 
 
 @pytest.mark.parametrize("attempt", range(3))
@@ -205,11 +197,7 @@ def test_two_phones_racing_on_one_code_enrol_exactly_one(file_app, attempt):
             with lock:
                 outcomes.append(result)
 
-    threads = [threading.Thread(target=race) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    together(race, race, race, race)
     assert sorted(outcomes) == ["used", "used", "used", "won"]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Device.id))) == 1
@@ -299,11 +287,7 @@ def test_a_cancel_racing_an_enrolment_lets_exactly_one_win(file_app, attempt):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=cancel), threading.Thread(target=phone)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    together(cancel, phone)
     assert sorted(outcomes.values()) == [False, True], outcomes
     with app.app_context():
         devices = db.session.scalar(sa.select(sa.func.count(Device.id)))

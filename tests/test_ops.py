@@ -327,7 +327,8 @@ def test_every_download_streams_through_the_production_server(
 
     from fieldapp import sync
     from fieldapp.extensions import db
-    from tests.world import add_campaign, add_user
+    from tests.builder import add_campaign
+    from tests.world import add_user
 
     world = build_world()
     add_campaign(None)  # a city campaign too, for the Department's files

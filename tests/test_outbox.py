@@ -12,9 +12,9 @@ from fieldapp import enrol, outbox
 from fieldapp.extensions import db
 from fieldapp.models import Assist, Device, OutboxReport
 from fieldapp.text import utcnow
+from tests.builder import add_campaign
 from tests.test_api import API, assert_error, bearer, enrol_phone, post_sync, stored_count
 from tests.test_sync import assist
-from tests.world import add_campaign
 
 
 def iso(moment):

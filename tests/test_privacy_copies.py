@@ -326,6 +326,9 @@ def test_the_migration_re_keys_a_populated_database_and_the_figures_stay(
         tally_store.catch_up(campaign, ward_id)
         assert tally_store.stored_rows(campaign.id, ward_id) == before
         assert tally_store.counted_afresh(campaign, ward_id) == before
+        # End this session's read transaction: a later migration's DROP INDEX (PostgreSQL's
+        # ACCESS EXCLUSIVE lock) would wait for it for ever.
+        db.session.commit()
         flask_migrate.downgrade(revision="f1a2b3c4d5e6")  # and back
         db.session.expire_all()
         assert {

@@ -10,6 +10,7 @@ import subprocess
 import threading
 import xml.etree.ElementTree as ET
 from datetime import timedelta
+from functools import partial
 from html import unescape
 from io import BytesIO
 from pathlib import Path
@@ -24,7 +25,7 @@ from fieldapp import enrol, qr
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, Device, EnrolmentCode, User
 from fieldapp.text import utcnow
-from tests.conftest import sign_in_directly
+from tests.conftest import sign_in_directly, together
 from tests.world import add_user
 
 API = "/api/v1"
@@ -424,11 +425,7 @@ def test_two_phones_racing_on_one_decoded_code_enrol_exactly_one(
         with lock:
             statuses.append(status)
 
-    threads = [threading.Thread(target=phone, args=(n,)) for n in range(phones)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    together(*(partial(phone, n) for n in range(phones)))
     assert sorted(statuses) == [201] + [400] * (phones - 1)
     db.session.expire_all()
     assert count(Device) == 1

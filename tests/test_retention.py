@@ -471,7 +471,7 @@ def test_the_migration_gives_every_campaign_a_date_and_reads_it_out(
 
     app = make_app(backend, tmp_path, DATABASE_URL=empty_database_url)
     with app.app_context():
-        flask_migrate.upgrade(revision="f2b8c4d6e1a9")
+        flask_migrate.upgrade(revision="a1e5d7c3b9f2")
         with db.engine.begin() as conn:
             conn.execute(
                 sa.text(

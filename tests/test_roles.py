@@ -21,8 +21,8 @@ from fieldapp.enrol import issue_code
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, Device, Difficulty
 from fieldapp.text import utcnow
+from tests.builder import add_campaign
 from tests.conftest import sign_in_directly
-from tests.world import add_campaign
 
 LOGIN = "login"
 ALLOWED = "allowed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from fieldapp import enrol, sync
 from fieldapp.extensions import db
 from fieldapp.models import Assist, Campaign, Difficulty, Unit
 from fieldapp.text import utcnow
+from tests.conftest import race_app, together
 
 
 def new_id() -> str:
@@ -514,22 +516,11 @@ def test_an_integrity_error_is_decided_again_not_a_500(world, monkeypatch):
 
 @pytest.fixture
 def threaded(backend, postgres_ready, tmp_path):
-    from tests.conftest import _postgres_reset, make_app
-    from tests.world import build_world
+    def people(world):
+        return {k: world.users[k].id for k in ("member", "member2")}, world.units["kdc1"].id
 
-    app = make_app(backend, tmp_path)
-    with app.app_context():
-        if backend == "postgres":
-            _postgres_reset(db.engine)
-        else:
-            db.create_all()
-        world = build_world()
-        ids = {k: world.users[k].id for k in ("member", "member2")}
-        unit = world.units["kdc1"].id
-        db.session.remove()
-    yield app, ids, unit
-    with app.app_context():
-        db.engine.dispose()
+    with race_app(backend, tmp_path, people) as (app, (ids, unit)):
+        yield app, ids, unit
 
 
 @pytest.mark.parametrize("round_", range(3))
@@ -556,16 +547,12 @@ def test_two_devices_racing_on_one_record_get_contract_answers(threaded, round_)
         except BaseException as error:  # noqa: BLE001 - reported below
             failures.append(error)
 
-    threads = [
-        threading.Thread(target=push, args=(0, "member", 1)),
-        threading.Thread(target=push, args=(1, "member", 1)),
-        threading.Thread(target=push, args=(2, "member", 2)),
-        threading.Thread(target=push, args=(3, "member2", 1)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    together(
+        partial(push, 0, "member", 1),
+        partial(push, 1, "member", 1),
+        partial(push, 2, "member", 2),
+        partial(push, 3, "member2", 1),
+    )
     assert failures == []
     with app.app_context():
         for index, rid in enumerate(shared):

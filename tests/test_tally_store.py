@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from fieldapp import privacy, sync, tally, tally_store
 from fieldapp.extensions import db
 from fieldapp.models import Assist, Campaign, TallyAtom, TallyPending, Unit, User, Ward
 from fieldapp.text import utcnow
+from tests.conftest import race_app, together
 from tests.tally_world import add_assist
 
 START = datetime(2025, 10, 20, 1, 0)  # UTC: 08:00 in Hải Phòng
@@ -260,21 +262,11 @@ def test_a_sync_batch_is_folded_in_after_the_phone_has_its_answer(client, world)
 
 @pytest.fixture
 def threaded(backend, postgres_ready, tmp_path):
-    from tests.conftest import _postgres_reset, make_app
-    from tests.world import build_world
-
-    app = make_app(backend, tmp_path)
-    with app.app_context():
-        if backend == "postgres":
-            _postgres_reset(db.engine)
-        else:
-            db.create_all()
-        world = build_world()
+    def stored(world):
         tally_store.ward_figures(world.campaign, world.ward.id)
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+
+    with race_app(backend, tmp_path, stored) as (app, _):
+        yield app
 
 
 def _first(model):
@@ -309,11 +301,7 @@ def test_phones_syncing_and_folding_at_once_never_count_a_resident_twice(threade
             failures.append(error)
 
     names = ["thanhvien1", "thanhvien2", "thanhvien3", "totruong1"]
-    threads = [threading.Thread(target=push, args=(n, i)) for i, n in enumerate(names)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    together(*(partial(push, n, i) for i, n in enumerate(names)))
     assert failures == []
     with app.app_context():
         campaign, ward = _first(Campaign), _first(Ward)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 
 from werkzeug.security import generate_password_hash
 
 from fieldapp.extensions import db
-from fieldapp.models import Campaign, ConsentText, Target, Unit, User, Ward
-from fieldapp.retention import consent_with_retention
-from fieldapp.text import local_today
-from fieldapp.vocab import DEFAULT_CONSENT
+from fieldapp.models import Campaign, Target, Unit, User, Ward
+from tests import builder
+from tests.builder import add_campaign
 
 PASSWORD = "mat-khau-123"
 # Hashed once: scrypt is slow on purpose, and the world is built for most tests.
@@ -29,34 +27,11 @@ class World:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def add_campaign(ward: Ward | None) -> Campaign:
-    """A campaign of `ward`, or the city's (every ward takes part) when `ward` is None."""
-    campaign = Campaign(
-        ward=ward,
-        name="Công dân số Hải Phòng – sử dụng thông minh, sống an toàn",
-        starts_on=date(2025, 10, 11),
-        ends_on=date(2025, 11, 11),
-        report_due=date(2025, 11, 12),
-        contest_url="https://congdanso.example.vn/cuoc-thi",
-        # Still kept on the day the tests run: past it, sync stores no personal field.
-        retention_until=local_today() + timedelta(days=180),
-    )
-    db.session.add(campaign)
-    db.session.flush()
-    # As the campaign form stores it: the wording read out names the retention date.
-    wording = consent_with_retention(DEFAULT_CONSENT, campaign.retention_until)
-    db.session.add(ConsentText(campaign_id=campaign.id, version=1, text=wording))
-    return campaign
-
-
 def add_user(
     username: str, role: str, ward: Ward | None, unit: Unit | None = None, name: str = ""
 ) -> User:
-    user = User(username=username, role=role, ward=ward, unit=unit)
-    user.set_name(name or username)
-    user.password_hash = _HASH
-    db.session.add(user)
-    return user
+    """An account that signs in with PASSWORD."""
+    return builder.add_user(username, role, ward, unit, name, _HASH)
 
 
 def build_world() -> World:

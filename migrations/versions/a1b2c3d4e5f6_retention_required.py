@@ -7,7 +7,7 @@ were recorded under). campaigns.after_end: count_only for existing campaigns (a 
 after the end is counted without personal fields). privacy_requests: issue 17 item 9.
 
 Revision ID: a1b2c3d4e5f6
-Revises: f2b8c4d6e1a9
+Revises: a1e5d7c3b9f2
 Create Date: 2026-12-02 05:00:00.000000
 
 """
@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a1b2c3d4e5f6"
-down_revision = "f2b8c4d6e1a9"
+down_revision = "a1e5d7c3b9f2"
 branch_labels = None
 depends_on = None
 

@@ -104,3 +104,15 @@ export async function fetchRecords(token, since = null) {
 export function sendOutboxReport(token, outbox) {
   return request('/api/v1/outbox', { method: 'POST', token, body: { outbox } });
 }
+
+/**
+ * Which of the member's records the server erased since the phone's cursor (empty: from the
+ * start): {ids, fields, next, more}. An optional addition to the contract (v1).
+ */
+export async function fetchErased(token, since = '') {
+  const { body } = await request(`/api/v1/erased?since=${encodeURIComponent(since || '')}`, { token });
+  if (!Array.isArray(body.ids) || !Array.isArray(body.fields) || typeof body.next !== 'string') {
+    throw new ApiError('retry', 200);
+  }
+  return body;
+}

@@ -112,6 +112,7 @@ export function createLogForm(ctx) {
       return;
     }
     const lines = [];
+    if (record.erased) lines.push('Thông tin cá nhân của người dân trong lượt này đã được xóa theo yêu cầu hoặc hết hạn lưu trữ.');
     if (record.voided) lines.push('Lượt này đã hủy.');
     else if (record.state === 'invalid') lines.push('Cần sửa: hãy sửa các chỗ ghi màu đỏ rồi bấm “Lưu”.');
     else if (record.state === 'waiting') lines.push('Lượt này đang chờ gửi.');
@@ -201,6 +202,12 @@ export function createLogForm(ctx) {
       genders: vocab.genders,
       testStep: vocab.test_step,
     });
+    if (editing?.erased && !data.full_name) {
+      // The ward erased this resident's name: a correction of what was done needs none (the
+      // server keeps the entry erased, and tells this phone again of anything typed here).
+      delete errors.full_name;
+      delete data.full_name;
+    }
     if (Object.keys(errors).length) {
       hideNotice(); // an earlier "Đã lưu" must not sit above fresh errors
       showErrors(form, errors, topError);

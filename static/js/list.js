@@ -3,6 +3,8 @@ import { fold } from './fold.js';
 import { allRecords } from './store.js';
 import { $, el, formatDateTime, maskPhone, recordBadges } from './ui.js';
 
+export const ERASED_TITLE = '(Đã xóa thông tin cá nhân)';
+
 function labelOf(list, key) {
   return (list || []).find((item) => item.key === key)?.label || key;
 }
@@ -35,7 +37,8 @@ export function createList(ctx) {
     const steps = (d.steps || []).map((s) => labelOf(campaign.steps, s)).join(' · ');
     const who = [d.birth_year, maskPhone(d.phone)].filter(Boolean).join(' · ');
     return {
-      title: d.full_name || '',
+      // Erased by the ward (on the resident's request, or after the campaign): no name left.
+      title: d.full_name || (record.erased ? ERASED_TITLE : ''),
       lines: [who, [labelOf(campaign.categories, d.category), steps].filter(Boolean).join(' — ')],
     };
   }

@@ -3,7 +3,7 @@
  * Runs in pages and in the service worker (Background Sync). One send at a time across
  * tabs and the worker (Web Locks), and one at a time within a tab.
  */
-import { ApiError, fetchRecords, sendOutboxReport, sendRecords } from './connection.js';
+import { ApiError, fetchErased, fetchRecords, sendOutboxReport, sendRecords } from './connection.js';
 import { wire } from './records.js';
 import { changed, counts, getMeta, setMeta, updateRecords, waitingRecords } from './store.js';
 
@@ -127,6 +127,8 @@ async function takeServerCopies(token, { only = null, keepNewerLocal = true } = 
           errors: null,
           sent_rev: copy.rev,
           saved_at: local?.saved_at ?? (Date.parse(copy.recorded_at) || Date.now()),
+          // An assist the server holds without a name was erased there (or past retention).
+          ...(copy.type === 'assist' && !copy.data?.full_name ? { erased: true } : {}),
         });
         count += 1;
       }
@@ -141,11 +143,60 @@ async function takeServerCopies(token, { only = null, keepNewerLocal = true } = 
   return taken;
 }
 
+/**
+ * Drop `fields` (the personal ones) from this phone's copies of these records, whatever their
+ * state: a revision still waiting is sent without them. Everything counted stays. Resolves to
+ * the records changed (none when they were erased here already).
+ */
+export function eraseCopies(ids, fields) {
+  return updateRecords(async (store) => {
+    const updated = [];
+    for (const id of ids) {
+      const record = typeof id === 'string' ? await store.get(id) : null;
+      if (!record || record.type !== 'assist') continue;
+      const data = { ...(record.data || {}) };
+      const held = fields.filter((key) => typeof key === 'string' && key in data);
+      if (held.length === 0 && record.erased) continue;
+      held.forEach((key) => delete data[key]);
+      const erased = { ...record, data, erased: true };
+      await store.put(erased);
+      updated.push(erased);
+    }
+    return updated;
+  });
+}
+
+const ERASED_PAGES = 20; // at most this many pages in one round (the next round goes on)
+
+/**
+ * Ask which of the member's records the server erased since this phone's cursor (kept in
+ * meta.erased_since, so a phone offline for days hears of all of them when it returns), and
+ * erase this phone's copies. A failure changes nothing here; the next round asks again.
+ */
+async function takeErasures(meta) {
+  let since = meta.erased_since || '';
+  try {
+    for (let page = 0; page < ERASED_PAGES; page += 1) {
+      const answer = await fetchErased(meta.token, since);
+      const updated = await eraseCopies(answer.ids, answer.fields);
+      if (updated.length) changed({ records: updated }); // "Của tôi" changes these lines
+      since = answer.next;
+      await setMeta({ erased_since: since });
+      if (!answer.more) break;
+    }
+  } catch (error) {
+    // A cursor the server no longer takes: ask from the start next time (repeats are harmless).
+    if (error instanceof ApiError && error.kind === 'refused') await setMeta({ erased_since: '' });
+  }
+}
+
 /** One send round, inside the lock. Resolves to {status: ok|retry|revoked|no-token, ...}. */
 async function flushOnce() {
   const meta = await getMeta();
   if (!meta.token) return { status: 'no-token' };
   if (meta.revoked) return { status: 'revoked' };
+  // First what the server erased: a waiting revision of such a record then goes without them.
+  await takeErasures(meta);
   const tried = new Set();
   let limit = BATCH;
   let sent = 0;
