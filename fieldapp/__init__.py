@@ -148,7 +148,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from . import lifecycle, privacy, vocab
+    from . import lifecycle, privacy, retention, vocab
 
     app.jinja_env.filters.update(
         date=text.fmt_date,
@@ -158,6 +158,7 @@ def register_template_helpers(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         vocab=vocab,
+        retention_rules=retention,
         # Where a campaign stands today: the one rule for every dashboard.
         campaign_life=lambda campaign: lifecycle.of(campaign, text.local_today()),
         retention_notice=lambda campaign: privacy.retention_notice(campaign, text.local_today()),

@@ -39,8 +39,14 @@ from .forms import (
 from .imports import run_import
 from .models import Campaign, ConsentText, Device, TallyState, Target, Unit, User, Ward
 from .params import int_arg, parse_id
+from .retention import (
+    AFTER_END_COUNT_ONLY,
+    RETENTION_DAYS,
+    consent_with_retention,
+    consent_without_retention,
+)
 from .roles import get_visible_or_404, role_required, visible
-from .text import fold, normalise_phone, utcnow
+from .text import fmt_date, fold, normalise_phone, utcnow
 from .vocab import DEFAULT_CATEGORIES, DEFAULT_CONSENT, DEFAULT_STEPS, UNIT_KINDS, WARD_ROLES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -64,9 +70,10 @@ class CampaignValues:
     ends_on: date
     report_due: date
     contest_url: str
-    retention_until: date | None
+    retention_until: date
     consent: str
     count_outside: bool = True
+    after_end: str = AFTER_END_COUNT_ONLY
     steps: list[dict[str, str]] | None = None  # None: the defaults (new) or unchanged
     categories: list[dict[str, str]] | None = None
     changes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
@@ -80,9 +87,10 @@ def campaign_values(form: CampaignForm) -> CampaignValues:
         ends_on=form.ends_on.data,
         report_due=form.report_due.data,
         contest_url=form.contest_url.data or "",
-        retention_until=form.retention_until.data,
+        retention_until=form.retention(),
         consent=form.consent_wording.data,
         count_outside=bool(form.count_outside.data),
+        after_end=form.after_end.data,
         steps=form.steps.outcome.items,
         categories=form.categories.outcome.items,
         changes={
@@ -103,7 +111,9 @@ def campaign_values(form: CampaignForm) -> CampaignValues:
 def save_campaign(ward: Ward | None, campaign: Campaign | None, values: CampaignValues) -> Campaign:
     """Create or update a campaign (the ward's, or the city's when `ward` is None).
 
-    A changed consent wording becomes a new version. Steps and categories are saved as given
+    A changed consent wording becomes a new version; the wording stored is the one read out,
+    with the sentence naming the retention date (retention.consent_with_retention), so a new
+    retention date is a new version too. Steps and categories are saved as given
     (campaign_items.apply_rows made them); their audit names the keys added, removed, renamed.
     A change of what counts (the rule for other days, or the days themselves while the rule
     leaves other days out) has every ward's stored figures counted afresh.
@@ -116,8 +126,9 @@ def save_campaign(ward: Ward | None, campaign: Campaign | None, values: Campaign
         "contest_url",
         "retention_until",
         "count_outside",
+        "after_end",
     )
-    wording = consent_text(values.consent)
+    wording = consent_with_retention(consent_text(values.consent), values.retention_until)
     ward_id = ward.id if ward else None
     if campaign is None:
         campaign = Campaign(
@@ -161,6 +172,31 @@ def save_campaign(ward: Ward | None, campaign: Campaign | None, values: Campaign
         campaign.consent_version = version
         audit.record("consent_changed", campaign, ward_id=ward_id, version=version)
     return campaign
+
+
+def prefill_campaign_form(form: CampaignForm, current: Campaign | None) -> None:
+    """A campaign form as first shown: the wording without the retention sentence the app
+    adds on saving (the officer's and the city's form)."""
+    consent = current.consent() if current else None
+    wording = consent.text if consent else DEFAULT_CONSENT
+    form.consent_wording.data = consent_without_retention(wording)
+
+
+def saved_campaign_note(form: CampaignForm, saved: Campaign, old_version: int | None) -> str:
+    """What the message after saving adds: the default retention date when none was typed,
+    and a new consent version."""
+    note = ""
+    if not form.retention_until.data:
+        note += (
+            f" Ngày xóa thông tin cá nhân được đặt là {fmt_date(saved.retention_until)}"
+            f" (hạn báo cáo + {RETENTION_DAYS} ngày)."
+        )
+    if old_version is not None and saved.consent_version != old_version:
+        note += (
+            f" Nội dung đồng ý mới là phiên bản {saved.consent_version};"
+            " các lượt đã ghi vẫn giữ phiên bản cũ."
+        )
+    return note
 
 
 def forget_figures(campaign: Campaign) -> None:
@@ -498,19 +534,14 @@ def _campaign_form(ward: Ward, current: Campaign | None) -> Any:
     form = CampaignForm(campaign=current)
     if request.method == "GET":
         form.unit_label.data = ward.unit_label
-        consent = current.consent() if current else None
-        form.consent_wording.data = consent.text if consent else DEFAULT_CONSENT
+        prefill_campaign_form(form, current)
     if form.validate_on_submit():
         old_version = current.consent_version if current else None
         saved = save_campaign(ward, current, campaign_values(form))
         set_unit_label(ward, form.unit_label.data)
         db.session.commit()
         message = "Đã lưu Cuộc thi." if current else "Đã tạo Cuộc thi."
-        if old_version is not None and saved.consent_version != old_version:
-            message += (
-                f" Nội dung đồng ý mới là phiên bản {saved.consent_version};"
-                " các lượt đã ghi vẫn giữ phiên bản cũ."
-            )
+        message += saved_campaign_note(form, saved, old_version)
         if current is None and ward.current_campaign() is not saved:
             message += (
                 " Lưu ý: Cuộc thi của thành phố bắt đầu sau nên vẫn là Cuộc thi đang tính"

@@ -14,7 +14,9 @@ from .admin import (
     consent_versions,
     create_person,
     new_account_problems,
+    prefill_campaign_form,
     save_campaign,
+    saved_campaign_note,
 )
 from .extensions import db
 from .forms import CityCampaignForm, OfficerForm, UnitImportForm, WardForm
@@ -23,7 +25,6 @@ from .models import Campaign, User, Ward
 from .roles import deny, role_required, visible
 from .text import fold
 from .unit_import import name_key
-from .vocab import DEFAULT_CONSENT
 
 bp = Blueprint("city", __name__, url_prefix="/city")
 
@@ -241,8 +242,7 @@ def _campaign_form(current: Campaign | None) -> Any:
     """The officer's campaign form without the ward setting; the campaign has no ward."""
     form = CityCampaignForm(campaign=current)
     if request.method == "GET":
-        consent = current.consent() if current else None
-        form.consent_wording.data = consent.text if consent else DEFAULT_CONSENT
+        prefill_campaign_form(form, current)
     if form.validate_on_submit():
         old_version = current.consent_version if current else None
         saved = save_campaign(None, current, campaign_values(form))
@@ -250,11 +250,7 @@ def _campaign_form(current: Campaign | None) -> Any:
         message = "Đã lưu Cuộc thi của thành phố."
         if current is None:
             message = "Đã tạo Cuộc thi cho mọi phường, xã."
-        if old_version is not None and saved.consent_version != old_version:
-            message += (
-                f" Nội dung đồng ý mới là phiên bản {saved.consent_version};"
-                " các lượt đã ghi vẫn giữ phiên bản cũ."
-            )
+        message += saved_campaign_note(form, saved, old_version)
         flash(message, "success")
         return redirect(url_for("city.campaign_edit", campaign_id=saved.id))
     return render_template(

@@ -35,6 +35,7 @@ from .models import (
     User,
     Ward,
 )
+from .retention import consent_with_retention
 from .text import LOCAL_TZ, fold, local_today, utcnow
 from .vocab import DEFAULT_CATEGORIES, DEFAULT_CONSENT, DEFAULT_STEPS, DIFFICULTY_KINDS
 
@@ -200,7 +201,8 @@ def _campaign(starts: date, ends: date, due: date, keep_until: date, name: str) 
     )
     db.session.add(campaign)
     db.session.flush()
-    db.session.add(ConsentText(campaign_id=campaign.id, version=1, text=DEFAULT_CONSENT))
+    wording = consent_with_retention(DEFAULT_CONSENT, keep_until)  # as the form stores it
+    db.session.add(ConsentText(campaign_id=campaign.id, version=1, text=wording))
     return campaign
 
 

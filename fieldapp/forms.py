@@ -29,9 +29,10 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
-from . import campaign_items
+from . import campaign_items, rights
 from .campaign_items import ItemKind, Row
-from .text import fmt_date, nfc, normalise_phone, parse_date
+from .retention import AFTER_END_COUNT_ONLY, AFTER_END_RULES, default_retention
+from .text import fmt_date, local_today, nfc, normalise_phone, parse_date
 from .unit_import import parse_count
 from .vocab import (
     DEFAULT_CATEGORIES,
@@ -166,7 +167,13 @@ class CampaignForm(FlaskForm):
         filters=[_strip],
         validators=[Optional(), Length(max=500, message="Đường dẫn dài quá 500 ký tự.")],
     )
-    retention_until = DateText("Ngày xóa thông tin cá nhân (không bắt buộc)")
+    retention_until = DateText("Ngày xóa thông tin cá nhân")
+    after_end = RadioField(
+        "Lượt ghi mới sau ngày kết thúc",
+        choices=choices(AFTER_END_RULES.items()),
+        default=AFTER_END_COUNT_ONLY,
+        validate_choice=False,  # checked below, with a Vietnamese message
+    )
     unit_label = SelectField(
         "Tên gọi khu dân cư của phường",
         choices=choices((label, label) for label in RESIDENTIAL_LABELS),
@@ -215,8 +222,20 @@ class CampaignForm(FlaskForm):
             raise ValidationError("Hạn báo cáo phải bằng hoặc sau ngày kết thúc.")
 
     def validate_retention_until(self, field: DateText) -> None:
-        if field.data and self.ends_on.data and field.data < self.ends_on.data:
-            raise ValidationError("Ngày xóa thông tin phải sau khi Cuộc thi kết thúc.")
+        # The report (and the units' participant lists) need the data until its deadline.
+        if field.data and self.report_due.data and field.data < self.report_due.data:
+            raise ValidationError("Ngày xóa thông tin phải bằng hoặc sau hạn báo cáo.")
+
+    def validate_after_end(self, field: RadioField) -> None:
+        if field.data not in AFTER_END_RULES:
+            raise ValidationError("Vui lòng chọn cách xử lý lượt ghi mới sau ngày kết thúc.")
+
+    def retention(self) -> date | None:
+        """The retention date to save: the one typed, else the default (report date + N days);
+        None while the report date itself is missing (the form is not valid then)."""
+        if self.retention_until.data:
+            return self.retention_until.data
+        return default_retention(self.report_due.data) if self.report_due.data else None
 
     def validate_contest_url(self, field: StringField) -> None:
         parts = urlsplit(field.data or "")
@@ -354,3 +373,38 @@ class PasswordResetForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: a POST button that carries only its CSRF token."""
+
+
+class PrivacyRequestForm(FlaskForm):
+    """A resident's request registered as it arrives (rights.py)."""
+
+    requester = StringField(
+        "Người yêu cầu",
+        filters=[_strip, _nfc],
+        validators=[DataRequired("Vui lòng ghi ai đã yêu cầu (ví dụ họ tên người dân).")],
+    )
+    kind = RadioField(
+        "Yêu cầu",
+        choices=choices(rights.KINDS.items()),
+        default="erasure",
+        validate_choice=False,  # checked below, with a Vietnamese message
+    )
+    received_on = DateText("Ngày nhận", validators=[typed("Vui lòng nhập ngày nhận yêu cầu.")])
+
+    def validate_requester(self, field: StringField) -> None:
+        problem = rights.requester_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_kind(self, field: RadioField) -> None:
+        if field.data not in rights.KINDS:
+            raise ValidationError("Vui lòng chọn loại yêu cầu.")
+
+    def validate_received_on(self, field: DateText) -> None:
+        today = local_today()
+        if field.data and field.data > today:
+            raise ValidationError("Ngày nhận không thể sau hôm nay.")
+        if field.data and (today - field.data).days > rights.RECEIVED_MAX_DAYS:
+            raise ValidationError(
+                f"Ngày nhận quá xa (hơn {rights.RECEIVED_MAX_DAYS} ngày trước). Vui lòng kiểm tra."
+            )

@@ -8,11 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
-from .text import fold, nfc, resident_key_for, utcnow
+from .retention import AFTER_END_COUNT_ONLY, default_retention
+from .text import fold, nfc, resident_key_for, to_local, utcnow
 from .vocab import DEFAULT_CATEGORIES, DEFAULT_STEPS, UNIT_KINDS, WARD_KINDS
 
 
@@ -45,6 +46,11 @@ class Ward(db.Model):
         )
 
 
+def _default_retention(context: Any) -> date:
+    """Column default: a campaign inserted without a retention date gets the default one."""
+    return default_retention(context.get_current_parameters()["report_due"])
+
+
 class Campaign(db.Model):
     """A campaign (Đợt / Cuộc thi): dates, contest link, the steps and categories it counts.
 
@@ -67,7 +73,12 @@ class Campaign(db.Model):
         sa.JSON, default=lambda: [dict(c) for c in DEFAULT_CATEGORIES]
     )
     consent_version: Mapped[int] = mapped_column(default=1)
-    retention_until: Mapped[date | None]
+    # Required (retention.py): left out, the report deadline + RETENTION_DAYS; None is refused.
+    retention_until: Mapped[date] = mapped_column(default=_default_retention)
+    # A new entry made after ends_on: refused, or counted without personal fields (retention.py).
+    after_end: Mapped[str] = mapped_column(
+        sa.String(12), default=AFTER_END_COUNT_ONLY, server_default=AFTER_END_COUNT_ONLY
+    )
     # Whether assists whose device time falls outside starts_on..ends_on count in the figures
     # (tally.current_assists); the campaign's owner decides, the files and the report say it.
     count_outside: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
@@ -75,6 +86,12 @@ class Campaign(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ward: Mapped[Ward | None] = relationship(back_populates="campaigns")
+
+    @validates("retention_until")
+    def _refuse_none(self, _key: str, value: date | None) -> date:
+        if value is None:
+            raise ValueError("a campaign needs a retention date (retention.default_retention)")
+        return value
 
     @property
     def is_city(self) -> bool:
@@ -112,6 +129,8 @@ class Campaign(db.Model):
             "ends_on": self.ends_on.isoformat(),
             "report_due": self.report_due.isoformat(),
             "contest_url": self.contest_url,
+            "retention_until": self.retention_until.isoformat(),
+            "after_end": self.after_end,
             "steps": self.steps,
             "categories": self.categories,
             "consent": {"version": self.consent_version, "text": consent.text if consent else ""},
@@ -659,6 +678,33 @@ def create_tally_triggers(connection: Any) -> None:
 @sa.event.listens_for(db.metadata, "after_create")
 def _after_create(_target: Any, connection: Any, **_kw: Any) -> None:
     create_tally_triggers(connection)
+
+
+class PrivacyRequest(db.Model):
+    """A resident's request about their personal data (to see it, to erase it), registered
+    as it arrives, with its deadline (rights.py). `requester` is who asked as they gave it (a
+    name, "con gái của ..."): no phone, no CCCD, nothing more than the officer needs."""
+
+    __tablename__ = "privacy_requests"
+    __table_args__ = (sa.Index("ix_privacy_requests_open", "ward_id", "done_at", "due_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("wards.id"))
+    kind: Mapped[str] = mapped_column(sa.String(10))  # a key of rights.KINDS
+    requester: Mapped[str] = mapped_column(sa.String(120))
+    received_on: Mapped[date]
+    due_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    done_how: Mapped[str | None] = mapped_column(sa.String(10))  # a key of rights.OUTCOMES
+
+    done_by: Mapped[User | None] = relationship(foreign_keys=[done_by_id])
+
+    @property
+    def done_late(self) -> bool:
+        """Done after the end of its deadline's day (Vietnam's day)."""
+        return self.done_at is not None and to_local(self.done_at).date() > self.due_on
 
 
 class AuditEvent(db.Model):

@@ -64,6 +64,18 @@ SCHEMAS: dict[str, Any] = {
             "ends_on": {"type": "string", "format": "date"},
             "report_due": {"type": "string", "format": "date"},
             "contest_url": {"type": "string"},
+            "retention_until": {
+                "type": "string",
+                "format": "date",
+                "description": "Personal fields are kept until the end of this day, then purged.",
+            },
+            "after_end": {
+                "type": "string",
+                "enum": ["count_only", "refuse"],
+                "description": "A new entry made after ends_on: stored and counted without"
+                " personal fields (count_only), or answered invalid (refuse). Optional for"
+                " older servers: count_only.",
+            },
             "steps": {"type": "array", "items": _ref("KeyLabel")},
             "categories": {"type": "array", "items": _ref("KeyLabel")},
             "consent": {

@@ -19,6 +19,8 @@ import secrets
 import shutil
 import sqlite3
 import subprocess
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -462,15 +464,15 @@ WARN_DAYS = 14  # the dashboard warns this many days before a campaign's retenti
 
 def retention_notice(campaign: Campaign | None, today: date) -> str | None:
     """The dashboard's warning about the retention date, from WARN_DAYS before it (or None)."""
-    if campaign is None or campaign.retention_until is None:
+    if campaign is None:
         return None
     left = (campaign.retention_until - today).days
     when = campaign.retention_until.strftime("%d/%m/%Y")
     if left < 0:
         return (
             f"Đã quá hạn lưu trữ dữ liệu cá nhân (lưu đến {when}): thông tin cá nhân của người"
-            " dân được xóa khi lệnh xóa hằng ngày chạy (flask purge); lượt ghi mới không còn"
-            " lưu họ tên, số điện thoại."
+            " dân đã được xóa tự động (số liệu vẫn giữ); lượt ghi mới không còn lưu họ tên,"
+            " số điện thoại."
         )
     if left <= WARN_DAYS:
         return (
@@ -493,9 +495,7 @@ class Purge:
 
 def due_campaigns(today: date, campaign_id: int | None = None) -> list[Campaign]:
     """Campaigns whose retention date is before `today` (optionally just one of them)."""
-    query = sa.select(Campaign).where(
-        Campaign.retention_until.is_not(None), Campaign.retention_until < today
-    )
+    query = sa.select(Campaign).where(Campaign.retention_until < today)
     if campaign_id is not None:
         query = query.where(Campaign.id == campaign_id)
     return list(db.session.scalars(query.order_by(Campaign.id)))
@@ -563,6 +563,86 @@ def purge(today: date, campaign_id: int | None = None, dry_run: bool = False) ->
                 )
         done.append(item)
     return done
+
+
+# --- no personal data served past retention ----------------------------------------------
+
+CLEAN_SECONDS = 3600  # a campaign found purged is looked at again after this long
+_PURGING = threading.Lock()  # one purge at a time in a process; other requests wait for it
+
+
+def holds_personal(campaign_id: int) -> bool:
+    """Whether any assist or participant name of the campaign still holds a personal field."""
+    in_campaign = sa.and_(Assist.campaign_id == campaign_id, _has_personal())
+    reports = sa.select(UnitReport.id).where(UnitReport.campaign_id == campaign_id)
+    in_lists = sa.and_(Participant.report_id.in_(reports), Participant.full_name.is_not(None))
+    return bool(
+        db.session.scalar(
+            sa.select(sa.or_(sa.exists().where(in_campaign), sa.exists().where(in_lists)))
+        )
+    )
+
+
+def enforce_retention(
+    app: Any, clean: dict[int, tuple[date, float]], today: date, clock: Any = time.monotonic
+) -> list[Purge]:
+    """Before a request is served: purge every campaign past its retention date that still
+    holds personal data, and only then go on (the daily timer normally did it already).
+
+    One small query per request (the campaigns past retention); a campaign found clean is
+    remembered in `clean` (id -> (its retention date, when)) for CLEAN_SECONDS, and looked at
+    again at once if its date changes. The purge runs in a thread of its own with its own
+    app context and session, outside the request: its audit events name no visitor as the
+    actor (as the `purge` command's), and the request's session is left as it was. An error
+    in it is raised here, so the request is refused (503 when the database is busy or away)
+    instead of served.
+    """
+    due = db.session.execute(
+        sa.select(Campaign.id, Campaign.retention_until).where(Campaign.retention_until < today)
+    ).all()
+    now = clock()
+
+    def stale() -> list[tuple[int, date]]:
+        return [
+            (cid, until)
+            for cid, until in due
+            if not (cid in clean and clean[cid][0] == until and now - clean[cid][1] < CLEAN_SECONDS)
+        ]
+
+    if not stale():
+        return []
+    db.session.rollback()  # no read transaction of this request held open across the purge
+    with _PURGING:
+        todo = stale()  # another request may have done it while this one waited
+        if not todo:
+            return []
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                with app.app_context():
+                    done = [
+                        item
+                        for cid, _ in todo
+                        if holds_personal(cid)
+                        for item in purge(today, campaign_id=cid)
+                    ]
+                    if done:
+                        sweep([cid for cid, _ in todo])
+                        db.session.commit()
+                        scrub()
+                    outcome["done"] = done
+            except Exception as error:  # noqa: BLE001 - re-raised in the request below
+                outcome["error"] = error
+
+        worker = threading.Thread(target=run, name="fieldapp-retention", daemon=True)
+        worker.start()
+        worker.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        for cid, until in todo:
+            clean[cid] = (until, now)
+        return outcome["done"]
 
 
 def _per_ward(in_campaign: Any, in_lists: Any) -> dict[int, tuple[int, int, int]]:

@@ -7,18 +7,33 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import audit, privacy
+from . import audit, privacy, rights
 from .extensions import db
-from .forms import ConfirmForm
+from .forms import ConfirmForm, PrivacyRequestForm
 from .reports import csv_response, download_name
 from .roles import role_required
 from .text import fmt_date, fmt_datetime, local_today
 
 # cli_group=None: the commands are `flask purge` and `flask backup`, not `flask privacy ...`.
 bp = Blueprint("privacy", __name__, url_prefix="/privacy", cli_group=None)
+
+
+# Requests that never show personal data: the files of the app itself, the health check.
+RETENTION_EXEMPT = ("static", "main.healthz")
+
+
+@bp.before_app_request
+def refuse_past_retention() -> None:
+    """Nothing is served while a campaign past its retention date still holds personal data:
+    it is purged first (privacy.enforce_retention), at start-up and whenever a date passes."""
+    if request.endpoint in RETENTION_EXEMPT:
+        return
+    app = current_app._get_current_object()
+    clean = app.extensions.setdefault("fieldapp.retention_clean", {})
+    privacy.enforce_retention(app, clean, local_today())
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -41,16 +56,89 @@ def index() -> Any:
     phone, folded = privacy.search_terms(query)
     searched = bool(query.strip())
     residents = privacy.find_residents(current_user, query) if searched else []
-    return render_template(
-        "privacy/index.html",
+    return _index_page(
+        form,
         query=query[:120],
         searched=searched,
         too_short=searched and phone is None and folded is None,
         residents=residents,
         limit_hit=sum(r.records for r in residents) >= privacy.MAX_MATCHES,
-        erasures=privacy.recent_erasures(current_user),
-        form=form,
     )
+
+
+def _index_page(
+    form: ConfirmForm, request_form: PrivacyRequestForm | None = None, **extra: Any
+) -> str:
+    """The privacy screen: the register of requests (open ones, nearest deadline first), the
+    search and its results, the latest erasures."""
+    if request_form is None:
+        request_form = PrivacyRequestForm(formdata=None)
+        request_form.received_on.data = local_today()
+    extra.setdefault("query", "")
+    extra.setdefault("searched", False)
+    return render_template(
+        "privacy/index.html",
+        erasures=privacy.recent_erasures(current_user),
+        open_requests=rights.open_requests(current_user),
+        done_requests=rights.recent_done(current_user),
+        today=local_today(),
+        rights_kinds=rights.KINDS,
+        rights_outcomes=rights.OUTCOMES,
+        request_form=request_form,
+        form=form,
+        **extra,
+    )
+
+
+@bp.post("/requests")
+@role_required("officer")
+def request_new() -> Any:
+    """Register a resident's request as it arrives (to see their data, to erase it)."""
+    request_form = PrivacyRequestForm()
+    if not request_form.validate_on_submit():
+        if "csrf_token" in request_form.errors:
+            flash("Phiên làm việc đã hết hạn. Vui lòng thử lại.", "error")
+            return redirect(url_for("privacy.index"))
+        return _index_page(ConfirmForm(), request_form), 400
+    item = rights.register(
+        current_user,
+        request_form.requester.data,
+        request_form.kind.data,
+        request_form.received_on.data,
+    )
+    db.session.commit()
+    flash(
+        f"Đã ghi nhận yêu cầu ({rights.KINDS[item.kind].lower()}) nhận ngày"
+        f" {fmt_date(item.received_on)}: hạn trả lời {fmt_date(item.due_on)}.",
+        "success",
+    )
+    return redirect(url_for("privacy.index"))
+
+
+@bp.post("/requests/<int:request_id>/done")
+@role_required("officer")
+def request_done(request_id: int) -> Any:
+    """Mark a request done by hand (answered some other way, or nothing found to give)."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("Phiên làm việc đã hết hạn. Vui lòng thử lại.", "error")
+        return redirect(url_for("privacy.index"))
+    item = rights.close(current_user, request_id, "manual")
+    if item is None:
+        flash("Không tìm thấy yêu cầu đang chờ này (có thể đã xử lý xong).", "error")
+        return redirect(url_for("privacy.index"))
+    db.session.commit()
+    # The flash lives in the session cookie: the request's number, never who asked.
+    flash(f"Đã đánh dấu yêu cầu số {item.id} là đã xử lý.", "success")
+    return redirect(url_for("privacy.index"))
+
+
+def _request_id() -> int | None:
+    """The open request a form says the action answers (digits only, else none)."""
+    value = request.form.get("request", "")
+    if value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    return None
 
 
 def _chosen() -> tuple[list[str], list[int]]:
@@ -82,6 +170,7 @@ def export() -> Any:
         records=len({row.record_id for row in rows}),
         revisions=len(rows),
     )
+    rights.close(current_user, _request_id(), "export")
     db.session.commit()
     sheet = privacy.resident_sheet(current_user, rows)
     return csv_response(sheet, download_name("du-lieu-ca-nhan", "csv"))
@@ -101,16 +190,19 @@ def erase() -> Any:
         flash("Không tìm thấy người dân cần xóa (có thể đã được xóa trước đó).", "error")
         return redirect(url_for("privacy.index"))
     if request.form.get("confirm") != "1":
-        return render_template("privacy/confirm.html", residents=residents, form=form)
+        return render_template(
+            "privacy/confirm.html", residents=residents, form=form, request_id=_request_id()
+        )
     ids = [rid for resident in residents for rid in resident.record_ids]
     older = [row_id for resident in residents for row_id in resident.revision_ids]
     erasure = privacy.erase_records(current_user, ids, revision_ids=older)
+    done = rights.close(current_user, _request_id(), "erasure") if erasure.records else None
     db.session.commit()
     privacy.scrub()  # no old copy left in the database files
     flash(
         f"Đã xóa thông tin cá nhân trong {erasure.records} lượt hỗ trợ"
         f" ({erasure.revisions} phiên bản) lúc {fmt_datetime(erasure.at)}."
-        " Số liệu thống kê vẫn giữ nguyên.",
+        " Số liệu thống kê vẫn giữ nguyên." + (f" Yêu cầu số {done.id} đã xong." if done else ""),
         "success",
     )
     return redirect(url_for("privacy.index"))

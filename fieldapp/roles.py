@@ -19,6 +19,7 @@ from .models import (
     Difficulty,
     EnrolmentCode,
     Participant,
+    PrivacyRequest,
     Unit,
     UnitReport,
     User,
@@ -113,8 +114,8 @@ def _where(model: type, user: User) -> Any:
         return sa.false()
     if model is Participant:
         return Participant.report_id.in_(sa.select(UnitReport.id).where(_where(UnitReport, user)))
-    if model is AuditEvent:
-        return AuditEvent.ward_id == in_ward if role == "officer" else sa.false()
+    if model in (AuditEvent, PrivacyRequest):
+        return model.ward_id == in_ward if role == "officer" else sa.false()
     raise LookupError(f"no visibility rule for {model.__name__}")
 
 

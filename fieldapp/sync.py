@@ -37,6 +37,7 @@ from .bulk import insert_many, one_of
 from .extensions import db
 from .models import Assist, Campaign, ConsentText, Device, Difficulty, Unit, User
 from .params import MAX_ID
+from .retention import AFTER_END_COUNT_ONLY, AFTER_END_REFUSE, after_end, refused_message
 from .text import (
     LOCAL_TZ,
     fold,
@@ -573,6 +574,13 @@ def _decide(
         campaign = ctx.campaign
     else:
         return _result(env, "invalid", errors={"campaign": MSG["campaign"]})
+    # A new entry made after the campaign's last day follows its rule (retention.py); edits
+    # and voids of entries the server has are always taken.
+    late = None
+    if env.type == "assist" and entry is None and not env.voided:
+        late = after_end(campaign.after_end, campaign.ends_on, to_local(env.recorded_at).date())
+        if late == AFTER_END_REFUSE:
+            return _result(env, "invalid", errors={"campaign": refused_message(campaign.ends_on)})
 
     if env.type == "assist":
         values, errors = check_assist(env.data, campaign, ctx)
@@ -609,10 +617,10 @@ def _decide(
     }
     if env.type == "assist":
         row["erased_at"] = None
-        retention = campaign.retention_until
-        if retention is not None and to_local(ctx.now).date() > retention:
-            # Past the campaign's retention date (purged or about to be): counted, never
-            # stored with the person's fields (issue 17).
+        if late == AFTER_END_COUNT_ONLY or to_local(ctx.now).date() > campaign.retention_until:
+            # Made after the campaign's end (its rule: count only), or arriving past its
+            # retention date (purged or about to be): counted, never stored with the
+            # person's fields (issue 17).
             row.update(dict.fromkeys(ERASED_COLUMNS), erased_at=ctx.now)
         row["resident_key"] = resident_key_for(
             row["phone"], row["name_key"], row["birth_year"], row["unit_id"], env.id

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from fieldapp.extensions import db
 from fieldapp.models import Assist, Campaign, ConsentText, Difficulty, Unit, User, Ward
+from fieldapp.retention import consent_with_retention
 from fieldapp.text import fold, local_today
 from fieldapp.vocab import DEFAULT_CONSENT
 
@@ -42,8 +43,9 @@ def add_campaign(
 ) -> Campaign:
     """A campaign of `ward`, or the city's (every ward takes part) when `ward` is None; flushed.
 
-    `kept`: its records are still kept on the day the code runs (past retention_until, sync
-    stores no personal field); `consent`: its first consent wording (version 1) is added.
+    `kept`: kept 180 days from the day the code runs (past retention_until, sync stores no
+    personal field), else ten years (benches); `consent`: its first consent wording (version
+    1) is added, naming the retention date as the campaign form's wording does.
     """
     campaign = Campaign(
         ward=ward,
@@ -52,12 +54,16 @@ def add_campaign(
         ends_on=ends_on,
         report_due=report_due,
         contest_url=contest_url,
-        retention_until=local_today() + timedelta(days=180) if kept else None,
+        # Not `kept` (benches): a date years ahead, so nothing (sync, the purge before each
+        # request) clears the synthetic names the figures are measured with.
+        retention_until=local_today() + timedelta(days=180 if kept else 3650),
     )
     db.session.add(campaign)
     db.session.flush()
     if consent:
-        db.session.add(ConsentText(campaign_id=campaign.id, version=1, text=DEFAULT_CONSENT))
+        # As the campaign form stores it: the wording read out names the retention date.
+        wording = consent_with_retention(DEFAULT_CONSENT, campaign.retention_until)
+        db.session.add(ConsentText(campaign_id=campaign.id, version=1, text=wording))
     return campaign
 
 

@@ -19,6 +19,7 @@ from fieldapp.models import (
     User,
     Ward,
 )
+from fieldapp.retention import consent_with_retention
 from fieldapp.text import local_today
 from fieldapp.vocab import DEFAULT_CONSENT
 from tests.conftest import sign_in_directly
@@ -133,7 +134,12 @@ def test_changed_consent_wording_is_a_new_version_and_old_ones_are_kept(client, 
         .where(ConsentText.campaign_id == campaign.id)
         .order_by(ConsentText.version)
     ).all()
-    assert [(t.version, t.text) for t in texts] == [(1, DEFAULT_CONSENT), (2, new_text)]
+    kept = consent_with_retention  # the wording read out names the retention date
+    until = campaign.retention_until
+    assert [(t.version, t.text) for t in texts] == [
+        (1, kept(DEFAULT_CONSENT, until)),
+        (2, kept(new_text, until)),
+    ]
     (event,) = events("consent_changed")
     assert event.detail == {"version": 2}
     page = client.get("/admin/campaign").get_data(as_text=True)
@@ -160,7 +166,9 @@ def test_campaign_screen_creates_the_first_campaign_with_default_steps(client, w
     campaign = db.session.get(Ward, ward.id).current_campaign()
     assert campaign.step_keys == ["installed", "registered", "tested"]
     assert "elderly" in campaign.category_keys
-    assert campaign.consent().text == DEFAULT_CONSENT
+    assert campaign.consent().text == consent_with_retention(
+        DEFAULT_CONSENT, campaign.retention_until
+    )
     assert events("campaign_created")
 
 

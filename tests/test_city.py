@@ -523,7 +523,11 @@ def test_city_admin_defines_a_city_campaign_once(client, city):
     response = client.post("/city/campaigns/new", data=form)
     assert response.status_code == 302
     campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == form["name"]))
-    assert campaign.ward_id is None and campaign.consent().text == form["consent_wording"]
+    assert campaign.ward_id is None
+    assert campaign.consent().text == (
+        "Tôi đồng ý cho ghi lại họ tên."
+        " Thông tin của tôi được lưu đến hết ngày 30/09/2026, sau đó sẽ bị xóa."
+    )
     for ward in city.wards.values():
         assert ward.current_campaign() == campaign
     response = client.post(

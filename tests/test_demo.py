@@ -19,6 +19,7 @@ from fieldapp.models import (
     User,
     Ward,
 )
+from fieldapp.retention import consent_with_retention
 from fieldapp.text import local_today, utcnow
 from fieldapp.vocab import DEFAULT_CONSENT
 
@@ -74,7 +75,10 @@ def test_demo_command_runs_twice_and_builds_the_promised_ward(runner, monkeypatc
     old = sa.select(Assist).where(Assist.campaign_id == history.id)
     assert count(old) > 300 and count(old.where(Assist.full_name.is_not(None))) == 0
     assert tally.totals(history).residents > 300  # the counts stay
-    assert campaign.consent().text == DEFAULT_CONSENT
+    # The wording read out names the campaign's retention date (fieldapp/retention.py).
+    assert campaign.consent().text == consent_with_retention(
+        DEFAULT_CONSENT, campaign.retention_until
+    )
     assert count(sa.select(ConsentText)) == 2 and count(sa.select(Campaign)) == 2
 
     units = db.session.scalars(sa.select(Unit).where(Unit.ward_id == ward.id)).all()

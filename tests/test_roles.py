@@ -171,6 +171,8 @@ TABLE: list[Case] = [
     Case("POST", "/privacy/", officer()),  # the search (a POST: the query is in no URL)
     Case("POST", "/privacy/erase", officer(302)),
     Case("POST", "/privacy/export", officer(302)),  # a copy for the resident (none posted: back)
+    Case("POST", "/privacy/requests", officer(400)),  # a request registered (empty: the form)
+    Case("POST", "/privacy/requests/1/done", officer(302)),  # none open: back with a message
     # --- the city administrator (tests/test_city.py): wards, their officers, city campaigns.
     # An incomplete form is shown again (200). {ward} is ward A; {city_campaign} the city's.
     Case("GET", "/city/", city()),

@@ -1,5 +1,5 @@
 /** The log form "Ghi nhận lượt hỗ trợ": new entries, and corrections and voids of old ones. */
-import { confirmOutside, showLife } from './lifecycle.js';
+import { closedMessage, confirmOutside, showLife, vnDay } from './lifecycle.js';
 import { createRecord, reviseRecord } from './records.js';
 import { $, $$, clearErrors, confirmDialog, el, hideNotice, recordNotice, showErrors } from './ui.js';
 import { fieldErrors, validateAssist } from './validate.js';
@@ -226,6 +226,12 @@ export function createLogForm(ctx) {
     // A new entry on a day outside the campaign: the member confirms first, and the entry keeps
     // a mark on this phone (edits keep their day; the server flags it from recorded_at).
     hideNotice();
+    // After the campaign's end, when its rule refuses new entries: say so, keep the form.
+    const closed = closedMessage(meta.campaign, vnDay());
+    if (closed) {
+      showErrors(form, { '': closed }, topError);
+      return;
+    }
     const outside = await confirmOutside(meta.campaign, confirmDialog);
     if (outside === false) return;
     // Stored (transaction complete) and the bar already says "chờ gửi" when this returns.

@@ -51,6 +51,18 @@ export function memberText(campaign, today) {
   return `Cuộc thi đang diễn ra, còn ${life.daysLeft} ngày (đến hết ngày ${showDate(campaign.ends_on)}).`;
 }
 
+/** After the campaign's end a new entry follows its rule (fieldapp/retention.py): refused
+ * ('refuse'), or counted without personal fields ('count_only', also for an older answer). */
+function refuses(campaign, today) {
+  return campaign.after_end === 'refuse' && today > campaign.ends_on;
+}
+
+/** Why a new entry cannot be logged today (the server's words), or null. */
+export function closedMessage(campaign, today) {
+  if (!campaign || !refuses(campaign, today)) return null;
+  return `Cuộc thi đã kết thúc ngày ${showDate(campaign.ends_on)}: không nhận lượt mới.`;
+}
+
 /** What to ask before logging on a day outside the campaign; null inside it. */
 export function outsideQuestion(campaign, today) {
   if (!campaign) return null;
@@ -59,7 +71,10 @@ export function outsideQuestion(campaign, today) {
   if (phase === 'not_started') {
     return `Cuộc thi chưa bắt đầu (bắt đầu ngày ${showDate(campaign.starts_on)}) — vẫn ghi?`;
   }
-  return `Cuộc thi đã kết thúc ngày ${showDate(campaign.ends_on)} — vẫn ghi?`;
+  return (
+    `Cuộc thi đã kết thúc ngày ${showDate(campaign.ends_on)}: lượt mới chỉ được tính vào số liệu,` +
+    ' không lưu họ tên, năm sinh, giới tính, số điện thoại và ghi chú — vẫn ghi?'
+  );
 }
 
 /** Fill the line above the form (hidden without a campaign). */
@@ -67,7 +82,7 @@ export function showLife(node, campaign, today = vnDay()) {
   node.hidden = !campaign;
   if (!campaign) return;
   const { phase, daysLeft } = lifecycle(campaign, today);
-  node.textContent = memberText(campaign, today);
+  node.textContent = closedMessage(campaign, today) || memberText(campaign, today);
   node.dataset.phase = phase;
   node.classList.toggle('soon', phase === 'running' && daysLeft <= 3);
   node.classList.toggle('closed', phase !== 'running');

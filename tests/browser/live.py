@@ -197,13 +197,17 @@ class ServerDb:
             db.session.get(Unit, unit_id).active = active
             db.session.commit()
 
-    def set_campaign_days(self, starts: date, ends: date, due: date | None = None) -> None:
-        """Move the first ward's campaign (its report due two days after it ends by default)."""
+    def set_campaign_days(
+        self, starts: date, ends: date, due: date | None = None, after_end: str = "count_only"
+    ) -> None:
+        """Move the first ward's campaign (its report due two days after it ends by default)
+        and set its rule for new entries after its end."""
         with self.context():
             ward = db.session.scalar(sa.select(Ward).where(Ward.code == "TD"))
             campaign = ward.current_campaign()
             campaign.starts_on, campaign.ends_on = starts, ends
             campaign.report_due = due or ends + timedelta(days=2)
+            campaign.after_end = after_end
             db.session.commit()
 
     def revoke_devices(self, user_id: int) -> None:

@@ -87,7 +87,10 @@ def test_logging_after_the_campaign_asks_first_and_marks_the_entry(
         page.click("#log-save")
         dialog = page.locator("#confirm")
         dialog.wait_for(state="visible", timeout=WAIT_MS)
-        question = f"Cuộc thi đã kết thúc ngày {ended:%d/%m/%Y} — vẫn ghi?"
+        question = (
+            f"Cuộc thi đã kết thúc ngày {ended:%d/%m/%Y}: lượt mới chỉ được tính vào số liệu,"
+            " không lưu họ tên, năm sinh, giới tính, số điện thoại và ghi chú — vẫn ghi?"
+        )
         assert page.locator("#confirm-text").inner_text() == question
         assert page.locator("#confirm-yes").inner_text() == "Vẫn ghi"
         assert page.locator("#confirm-no").inner_text() == "Không ghi"
@@ -119,6 +122,8 @@ def test_logging_after_the_campaign_asks_first_and_marks_the_entry(
         phone.set_offline(False)
         wait_for_states(page, lambda found: "Đã gửi" in found[0]["states"])
         (stored,) = server_db.assists(member["id"])
+        # The campaign's rule after its end (count_only): counted, no personal field kept.
+        assert (stored.full_name, stored.phone, stored.erased_at is not None) == (None, None, True)
         with server_db.context():
             from fieldapp.extensions import db
             from fieldapp.models import Campaign
@@ -126,5 +131,32 @@ def test_logging_after_the_campaign_asks_first_and_marks_the_entry(
             campaign = db.session.get(Campaign, stored.campaign_id)
             flags = tally.record_flags(stored.recorded_at, stored.received_at, campaign)
         assert flags == [tally.FLAG_OUTSIDE]
+    finally:
+        server_db.set_campaign_days(today - timedelta(days=30), today + timedelta(days=30))
+
+
+def test_when_the_rule_refuses_new_entries_after_the_end_the_phone_says_so(
+    phone, live, server_db, tmp_path: Path
+) -> None:
+    today = local_today()
+    ended = today - timedelta(days=2)
+    server_db.set_campaign_days(today - timedelta(days=40), ended, after_end="refuse")
+    try:
+        member = server_db.new_member()
+        page = phone.new_page()
+        enrol(page, live.url, member["code"])
+        closed = f"Cuộc thi đã kết thúc ngày {ended:%d/%m/%Y}: không nhận lượt mới."
+        assert page.locator("#campaign-life").inner_text() == closed
+        _fill(page, "Lạc Thị Nga")
+        page.click("#log-save")
+        top = page.locator("#log-form-error")
+        top.wait_for(state="visible", timeout=WAIT_MS)
+        assert top.inner_text() == closed
+        assert not page.locator("#confirm").evaluate("d => d.open")
+        assert entries(page) == []
+        assert page.locator("#f-full_name").input_value() == "Lạc Thị Nga"  # kept as typed
+        shot = tmp_path / "phone-after-campaign-refused-360.png"
+        page.screenshot(path=str(shot))
+        keep(shot)
     finally:
         server_db.set_campaign_days(today - timedelta(days=30), today + timedelta(days=30))
