@@ -91,7 +91,13 @@ async function renderStatus() {
     $('#revoked').hidden = true;
     return;
   }
-  showQueue(await counts());
+  const queue = await counts();
+  showQueue(queue);
+  if (!list.agrees(queue)) {
+    // A change the list missed (told while it was being drawn): the store is the truth.
+    list.forget();
+    if (view === 'mine') await list.render();
+  }
 }
 
 /** The bar's queue line and buttons, from counts of what waits and what needs fixing. */
@@ -172,9 +178,8 @@ async function start() {
     install = setupInstall({ isBusy: () => logForm.isDirty() });
     askPersistentStorage();
   }
-  await route();
-  await renderStatus();
-
+  // Listening before the first drawing: a send finished meanwhile by the worker or another
+  // tab (told through the channel) must reach the list drawn from what was stored before it.
   onChange(async (detail) => {
     followNotice(getRecord); // "Chờ gửi" becomes "Đã gửi" as the server answers
     if (detail?.counts) {
@@ -196,6 +201,9 @@ async function start() {
     if (view === 'mine') await Promise.all([list.render(), progress.render()]);
     if (!meta.token && view !== 'welcome') await route();
   });
+  await route();
+  await renderStatus();
+
   window.addEventListener('hashchange', () => {
     hideNotice(location.hash);
     route();

@@ -79,17 +79,36 @@ export function createList(ctx) {
     $('#mine-empty').textContent = records.length ? 'Không tìm thấy lượt nào.' : 'Chưa có lượt nào.';
   }
 
-  /** Read every record and draw the whole list. */
-  async function render() {
-    const records = (await allRecords()).sort(order);
-    shownRecords = new Map(records.map((r) => [r.id, r]));
-    const shown = records.filter((r) => matches(r, search.value));
-    summarise(records, shown.length);
-    list.replaceChildren(...shown.map(item));
+  let rendering = null; // the drawing under way, if any
+  let redraw = false; // something changed while it read the records: draw again after it
+
+  /** Read every record and draw the whole list (once more if a change came meanwhile). */
+  function render() {
+    if (rendering) {
+      redraw = true;
+      return rendering;
+    }
+    rendering = (async () => {
+      do {
+        redraw = false;
+        const records = (await allRecords()).sort(order);
+        shownRecords = new Map(records.map((r) => [r.id, r]));
+        const shown = records.filter((r) => matches(r, search.value));
+        summarise(records, shown.length);
+        list.replaceChildren(...shown.map(item));
+      } while (redraw);
+    })().finally(() => {
+      rendering = null;
+    });
+    return rendering;
   }
 
   /** Records just saved or answered: replace, add or drop their lines only (no full redraw). */
   function update(records) {
+    if (rendering) {
+      redraw = true; // the drawing under way may have read them before this change
+      return;
+    }
     if (!shownRecords) return;
     for (const record of records) {
       shownRecords.set(record.id, record);
@@ -115,11 +134,19 @@ export function createList(ctx) {
     if (!shownRecords) await render();
   }
 
+  /** Whether the drawn list counts what the store counts (true when nothing is drawn). */
+  function agrees({ waiting, invalid }) {
+    if (!shownRecords || rendering) return true;
+    const states = [...shownRecords.values()].map((r) => r.state);
+    const count = (state) => states.filter((s) => s === state).length;
+    return count('waiting') === waiting && count('invalid') === invalid;
+  }
+
   /** Something changed that the list was not told about: draw it afresh when next shown. */
   function forget() {
     shownRecords = null;
   }
 
   search.addEventListener('input', render);
-  return { render, update, show, forget };
+  return { render, update, show, forget, agrees };
 }

@@ -14,8 +14,12 @@ from tests.browser.pwa import WAIT_MS, enrol, log_resident, wait_for_states
 from tests.world import PASSWORD
 
 
-def stored_report(server_db, member_id: int, wanted, timeout_s: float = 20.0) -> OutboxReport:
-    """The member's phone's report on the server, once it satisfies `wanted`."""
+def stored_report(page, server_db, member_id: int, wanted, timeout_s: float = 20.0) -> OutboxReport:
+    """The member's phone's report on the server, once it satisfies `wanted`.
+
+    Waits through the page (not time.sleep): Playwright's sync API runs the tests' route
+    handlers only while a call of its own is under way, so a sleeping test would hold the
+    phone's intercepted requests, and its whole send, until the next call."""
     deadline = time.monotonic() + timeout_s
     while True:
         with server_db.context():
@@ -29,7 +33,7 @@ def stored_report(server_db, member_id: int, wanted, timeout_s: float = 20.0) ->
         if row is not None and wanted(row):
             return row
         assert time.monotonic() < deadline, f"no such report: {row and vars(row)}"
-        time.sleep(0.3)
+        page.wait_for_timeout(300)
 
 
 def test_the_officer_sees_what_a_failing_phone_holds(phone, phone_factory, live, server_db):
@@ -65,7 +69,7 @@ def test_the_officer_sees_what_a_failing_phone_holds(phone, phone_factory, live,
     wait_for_states(
         page, lambda f: sorted(e["states"][0] for e in f) == ["Chờ gửi"] * 2 + ["Cần sửa"]
     )
-    row = stored_report(server_db, member["id"], lambda r: r.waiting == 2)
+    row = stored_report(page, server_db, member["id"], lambda r: r.waiting == 2)
     assert (row.waiting, row.needs_fix) == (2, 1)
     assert row.oldest_waiting_at is not None and row.last_batch_at is not None
     persisted = page.evaluate("() => navigator.storage.persisted()")

@@ -507,7 +507,13 @@ def test_a_phone_with_waiting_entries_is_not_handed_to_another_member(phone, liv
     first, second = server_db.new_member(), server_db.new_member()
     page = phone.new_page()
     enrol(page, live.url, first["code"])
-    phone.route("**/api/v1/sync", lambda route: route.abort("connectionreset"))
+    # The network fails until `cut` is cleared: a switch, not unroute(), which would leave a
+    # request already caught by the route without an answer.
+    cut = [True]
+    phone.route(
+        "**/api/v1/sync",
+        lambda route: route.abort("connectionreset") if cut[0] else route.continue_(),
+    )
     log_resident(page, "Lý Thị Nga", steps=("installed",))
     # The second member's code opens on this phone while the first member's entry waits.
     page.goto(f"{live.url}/e/{second['code']}")
@@ -519,12 +525,12 @@ def test_a_phone_with_waiting_entries_is_not_handed_to_another_member(phone, liv
         from fieldapp.enrol import code_status
 
         assert code_status(second["code"]) == "ok"
-    phone.unroute("**/api/v1/sync")
+    cut[0] = False
     page.click("#enrol-open")  # the way back to the log book, one tap
     ready(page)
-    # The worker's Background Sync may hold the send lock with a request the route cut
-    # until that request's own 30 s timeout: the page sends right after it.
-    wait_for_states(page, all_sent(1), timeout_ms=45000)
+    # The bar, counted from the phone's store. (Under load "Của tôi" can miss this answer
+    # and keep its "Chờ gửi" badge until redrawn: a known fault, README "Not done yet".)
+    wait_text(page, "#wait", "Đã gửi hết")
     assert [r.full_name for r in server_db.assists(first["id"])] == ["Lý Thị Nga"]
     assert server_db.assists(second["id"]) == []
     # Once everything is sent, the phone may pass to the second member.
