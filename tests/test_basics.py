@@ -161,6 +161,8 @@ def test_behind_a_trusted_proxy_the_client_address_and_scheme_are_used(backend, 
     app = make_app(
         backend if backend == "sqlite" else "sqlite", tmp_path, FIELDAPP_TRUSTED_PROXIES=1
     )
+    with app.app_context():
+        db.create_all()  # every request first looks for campaigns past retention
     seen = {}
 
     @app.get("/_probe")

@@ -91,13 +91,7 @@ async function renderStatus() {
     $('#revoked').hidden = true;
     return;
   }
-  const queue = await counts();
-  showQueue(queue);
-  if (!list.agrees(queue)) {
-    // A change the list missed (told while it was being drawn): the store is the truth.
-    list.forget();
-    if (view === 'mine') await list.render();
-  }
+  showQueue(await counts());
 }
 
 /** The bar's queue line and buttons, from counts of what waits and what needs fixing. */

@@ -134,19 +134,11 @@ export function createList(ctx) {
     if (!shownRecords) await render();
   }
 
-  /** Whether the drawn list counts what the store counts (true when nothing is drawn). */
-  function agrees({ waiting, invalid }) {
-    if (!shownRecords || rendering) return true;
-    const states = [...shownRecords.values()].map((r) => r.state);
-    const count = (state) => states.filter((s) => s === state).length;
-    return count('waiting') === waiting && count('invalid') === invalid;
-  }
-
   /** Something changed that the list was not told about: draw it afresh when next shown. */
   function forget() {
     shownRecords = null;
   }
 
   search.addEventListener('input', render);
-  return { render, update, show, forget, agrees };
+  return { render, update, show, forget };
 }
