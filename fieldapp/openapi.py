@@ -27,6 +27,18 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _since(cursor: str, description: str) -> dict[str, Any]:
+    """The optional `since` query parameter of a paged answer: a cursor matching `cursor`."""
+    schema = {"type": "string", "maxLength": 40, "pattern": f"^({cursor})?$"}
+    return {
+        "name": "since",
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
 def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
 
@@ -369,18 +381,10 @@ def document() -> dict[str, Any]:
                     "summary": "The member's own records, newest revision each, by pages.",
                     "security": BEARER,
                     "parameters": [
-                        {
-                            "name": "since",
-                            "in": "query",
-                            "required": False,
-                            "schema": {
-                                "type": "string",
-                                "maxLength": 40,
-                                "pattern": "^(v1\\.[0-9]{1,15}\\.[0-9]{1,15})?$",
-                            },
-                            "description": "The next cursor of the previous page (empty: the "
-                            "first page).",
-                        }
+                        _since(
+                            "v1\\.[0-9]{1,15}\\.[0-9]{1,15}",
+                            "The next cursor of the previous page (empty: the first page).",
+                        )
                     ],
                     "responses": {
                         "200": _json(_ref("RecordsPage"), "A page of records."),
@@ -538,17 +542,9 @@ ERASED_PATH = {
         "stay as they were). Asked after each contact with the server.",
         "security": BEARER,
         "parameters": [
-            {
-                "name": "since",
-                "in": "query",
-                "required": False,
-                "schema": {
-                    "type": "string",
-                    "maxLength": 40,
-                    "pattern": f"^({ERASED_CURSOR})?$",
-                },
-                "description": "The next of the previous answer (empty or absent: from the start).",
-            }
+            _since(
+                ERASED_CURSOR, "The next of the previous answer (empty or absent: from the start)."
+            )
         ],
         "responses": {
             "200": _json(_ref("ErasedPage"), "The ids erased since the cursor."),
