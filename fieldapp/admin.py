@@ -479,7 +479,7 @@ def index() -> Any:
         query = visible(model).with_only_columns(sa.func.count()).order_by(None)
         return db.session.scalar(query) or 0
 
-    counts = {
+    totals = {
         "units": count(Unit),
         "people": count(User),
         "devices": db.session.scalar(
@@ -487,7 +487,7 @@ def index() -> Any:
         )
         or 0,
     }
-    return render_template("admin/index.html", ward=ward, campaign=campaign, counts=counts)
+    return render_template("admin/index.html", ward=ward, campaign=campaign, counts=totals)
 
 
 @bp.route("/campaign", methods=["GET", "POST"])

@@ -195,13 +195,13 @@ def erase() -> Any:
         )
     ids = [rid for resident in residents for rid in resident.record_ids]
     older = [row_id for resident in residents for row_id in resident.revision_ids]
-    erasure = privacy.erase_records(current_user, ids, revision_ids=older)
-    done = rights.close(current_user, _request_id(), "erasure") if erasure.records else None
+    erased = privacy.erase_records(current_user, ids, revision_ids=older)
+    done = rights.close(current_user, _request_id(), "erasure") if erased.records else None
     db.session.commit()
     privacy.scrub()  # no old copy left in the database files
     flash(
-        f"Đã xóa thông tin cá nhân trong {erasure.records} lượt hỗ trợ"
-        f" ({erasure.revisions} phiên bản) lúc {fmt_datetime(erasure.at)}."
+        f"Đã xóa thông tin cá nhân trong {erased.records} lượt hỗ trợ"
+        f" ({erased.revisions} phiên bản) lúc {fmt_datetime(erased.at)}."
         " Số liệu thống kê vẫn giữ nguyên." + (f" Yêu cầu số {done.id} đã xong." if done else ""),
         "success",
     )

@@ -86,9 +86,9 @@ def index() -> Any:
     ward = current_user.ward
     campaign = ward.current_campaign() if ward else None
     units = _units()
-    counts: dict[int, int] = {}
+    code_counts: dict[int, int] = {}
     if current_user.role == "officer" and units:
-        counts = dict(
+        code_counts = dict(
             db.session.execute(
                 sa.select(User.unit_id, sa.func.count(User.id))
                 .where(
@@ -107,7 +107,7 @@ def index() -> Any:
         link=link,
         preview=qr.cached_svg_inline(link, "Mã QR đường dẫn Cuộc thi") if link else None,
         units=units,
-        counts=counts,
+        counts=code_counts,
         sheet_form=SheetForm(formdata=None),
         hours=current_app.config["FIELDAPP_ENROL_CODE_HOURS"],
     )

@@ -38,7 +38,7 @@ class WardLine(tally.Totals):
     """One ward's totals in the city's table (the city's own total line has no ward)."""
 
     ward: Ward | None
-    counts: tally.Counts
+    into: tally.Counts
     reported_completed: int = 0
     reported_attempts: int = 0
     target: int = 0
@@ -258,13 +258,13 @@ def _add_difficulties(
     return tally.difficulty_counts({k: (o, r) for k, (o, r) in kinds.items()})
 
 
-def _add(counts: tally.Counts, row: Any) -> None:
+def _add(into: tally.Counts, row: Any) -> None:
     if row.step == "":
-        counts.residents += row.residents
-        counts.assists += row.assists
-        counts.attempts += row.attempts
-    elif row.step in counts.steps:
-        counts.steps[row.step] += row.residents
+        into.residents += row.residents
+        into.assists += row.assists
+        into.attempts += row.attempts
+    elif row.step in into.steps:
+        into.steps[row.step] += row.residents
 
 
 def _sum_into(total: tally.Counts, part: tally.Counts) -> None:

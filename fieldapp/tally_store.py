@@ -623,13 +623,13 @@ def counted_afresh(campaign: Campaign, ward_id: int) -> list[tuple[Any, ...]]:
     }
     rows = []
     for scope, columns in dims.items():
-        for values, counts in tally._grouped(campaign, unit_ids, columns):
+        for values, c in tally._grouped(campaign, unit_ids, columns):
             unit_id = values[0] if scope in (UNIT, UNIT_CATEGORY, UNIT_DAY) else 0
             key = values[-1] if scope in (CATEGORY, DAY, UNIT_CATEGORY, UNIT_DAY, KIND) else ""
             key = key.isoformat() if isinstance(key, date) else str(key)
-            c = counts
+
             rows.append((scope, unit_id, key, "", c.residents, c.assists, c.attempts))
-            rows += [(scope, unit_id, key, s, r, 0, 0) for s, r in counts.steps.items() if r]
+            rows += [(scope, unit_id, key, s, r, 0, 0) for s, r in c.steps.items() if r]
     for name_key, birth_year, residents in tally.duplicate_counts(campaign, unit_ids):
         rows.append((NAMES, 0, _name_key(name_key, birth_year), "", residents, 0, 0))
     return sorted(rows)

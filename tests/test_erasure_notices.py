@@ -30,9 +30,9 @@ def log(world, who="member", count=1, **data):
 
 
 def erase(world, ids, now):
-    erasure = privacy.erase_records(world.users["officer"], ids, now=now)
+    erased = privacy.erase_records(world.users["officer"], ids, now=now)
     db.session.commit()
-    return erasure
+    return erased
 
 
 def ask(world, cursor=None, now=None, who="member", **kwargs):

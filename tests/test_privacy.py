@@ -215,8 +215,8 @@ def test_search_is_accent_insensitive_and_by_phone_within_the_ward(client, hoa):
     assert privacy.find_residents(hoa.users["officer"], "h") == []
     assert privacy.find_residents(hoa.users["officer"], "%") == []
     # The other ward's officer cannot erase ward A's resident, even by posting its id.
-    erasure = privacy.erase_records(hoa.users["other_officer"], [hoa.extra["rid"]])
-    assert erasure.records == 0
+    erased = privacy.erase_records(hoa.users["other_officer"], [hoa.extra["rid"]])
+    assert erased.records == 0
     assert db.session.scalar(sa.select(sa.func.count()).where(Assist.erased_at.is_not(None))) == 0
     # A too-short search says so next to the field; nothing breaks.
     login(client, hoa, "officer")

@@ -412,27 +412,27 @@ def test_an_erasure_and_a_copy_close_the_requests_they_answer(client, hoa):  # n
     today = local_today().strftime("%d/%m/%Y")
     _register(client, kind="access", received_on=today)
     _register(client, kind="erasure", received_on=today)
-    access, erasure = _requests()
+    access, erase_request = _requests()
     page = search(client, "nguyen thi hoa")
     assert f'<option value="{access.id}">' in page  # each resident's form offers the requests
     rid = hoa.extra["rid"]
     copy = client.post("/privacy/export", data={"record": [rid], "request": str(access.id)})
     assert copy.status_code == 200 and NAME in copy.get_data().decode("utf-8-sig")
-    ask = client.post("/privacy/erase", data={"record": [rid], "request": str(erasure.id)})
-    assert f'name="request" value="{erasure.id}"' in ask.get_data(as_text=True)
+    ask = client.post("/privacy/erase", data={"record": [rid], "request": str(erase_request.id)})
+    assert f'name="request" value="{erase_request.id}"' in ask.get_data(as_text=True)
     done = client.post(
         "/privacy/erase",
-        data={"record": [rid], "confirm": "1", "request": str(erasure.id)},
+        data={"record": [rid], "confirm": "1", "request": str(erase_request.id)},
         follow_redirects=True,
     )
-    assert f"Yêu cầu số {erasure.id} đã xong" in done.get_data(as_text=True)
+    assert f"Yêu cầu số {erase_request.id} đã xong" in done.get_data(as_text=True)
     db.session.expire_all()
     assert [(r.done_how, r.done_at is not None) for r in _requests()] == [
         ("export", True),
         ("erasure", True),
     ]
     # A forged request id (not a number, another ward's, done) closes nothing and is no 500.
-    for value in ("abc", "99999999999", str(erasure.id)):
+    for value in ("abc", "99999999999", str(erase_request.id)):
         response = client.post("/privacy/export", data={"record": [rid], "request": value})
         assert response.status_code == 302  # erased meanwhile: nothing to give
 

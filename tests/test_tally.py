@@ -19,12 +19,12 @@ def ward(world):
     return build_records(world)
 
 
-def _flat(counts: tally.Counts) -> dict[str, int]:
+def _flat(c: tally.Counts) -> dict[str, int]:
     return {
-        "assists": counts.assists,
-        "residents": counts.residents,
-        "attempts": counts.attempts,
-        **counts.steps,
+        "assists": c.assists,
+        "residents": c.residents,
+        "attempts": c.attempts,
+        **c.steps,
     }
 
 
