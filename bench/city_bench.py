@@ -68,9 +68,8 @@ from bench.synthetic import (  # noqa: E402
     time_page,
     unit_kinds,
 )
-from fieldapp import rollup, tally_store  # noqa: E402
-from fieldapp.enrol import enrol_device, issue_code  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
+from fieldapp.field.enrol import enrol_device, issue_code  # noqa: E402
 from fieldapp.models import (  # noqa: E402
     Assist,
     Campaign,
@@ -82,6 +81,7 @@ from fieldapp.models import (  # noqa: E402
     User,
     Ward,
 )
+from fieldapp.tally import rollup, store  # noqa: E402
 from fieldapp.text import fold, resident_key_for  # noqa: E402
 from tests.builder import add_campaign, add_user, unit_names  # noqa: E402
 from tests.fleet import ACKED, assist_data, record, request, residents  # noqa: E402
@@ -582,11 +582,9 @@ def check_sync(city: City, devices: list[Device]) -> dict[str, Any]:
     touched = sorted({d.ward_id for d in devices})
     left = db.session.scalar(sa.select(sa.func.count()).select_from(TallyPending)) or 0
     for ward_id in touched:
-        tally_store.catch_up(campaign, ward_id)
+        store.catch_up(campaign, ward_id)
     differ = [
-        w
-        for w in touched
-        if tally_store.stored_rows(campaign.id, w) != tally_store.counted_afresh(campaign, w)
+        w for w in touched if store.stored_rows(campaign.id, w) != store.counted_afresh(campaign, w)
     ]
     print(
         f"check after sync ({time.perf_counter() - t0:.0f} s): duplicate (record, revision) "

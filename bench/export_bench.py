@@ -27,9 +27,9 @@ import sqlalchemy as sa  # noqa: E402
 
 from bench.synthetic import empty_app, login, stream  # noqa: E402
 from bench.tally_bench import populate  # noqa: E402
-from fieldapp import exports  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
 from fieldapp.models import Assist, Campaign  # noqa: E402
+from fieldapp.reports import exports  # noqa: E402
 
 
 def workbook(client, trace: bool) -> tuple[float, int, float]:

@@ -18,9 +18,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fieldapp import card, create_app, outbox  # noqa: E402
+from fieldapp import create_app  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
 from fieldapp.models import Device, OutboxReport, Unit, User, Ward  # noqa: E402
+from fieldapp.reports import card  # noqa: E402
+from fieldapp.sync import outbox  # noqa: E402
 from fieldapp.text import utcnow  # noqa: E402
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fieldapp import qr  # noqa: E402
+from fieldapp.qr import codes  # noqa: E402
 
-ENROL = "https://cds.thanhdong.example.vn/e/" + "A" * 22  # 22 characters, as enrol.py makes
+ENROL = "https://cds.thanhdong.example.vn/e/" + "A" * 22  # 22 characters, as field/enrol.py makes
 CONTEST = "https://congdanso.example.vn/cuoc-thi"
 PRINTED_MM = {"sheet card": 46, "poster": 125, "laptop screen (~360 CSS px)": 95}
 
@@ -27,8 +27,8 @@ def per_call(fn, *args, runs: int = 50) -> float:
 
 def main() -> None:
     for name, url in (("enrolment URL", ENROL), ("contest link", CONTEST)):
-        code = qr._qr(url)
-        side = code.modules_count + 2 * qr.QUIET_ZONE
+        code = codes._qr(url)
+        side = code.modules_count + 2 * codes.QUIET_ZONE
         print(f"{name}: {len(url)} chars, version {code.version}, EC M, {side} modules in all")
         for where, mm in PRINTED_MM.items():
             print(
@@ -36,15 +36,18 @@ def main() -> None:
                 f" symbol {mm * code.modules_count / side:.0f} mm"
             )
         print(
-            f"  PNG {len(qr.png(url))} bytes, SVG {len(qr.svg_document(url))} bytes,"
-            f" inline SVG {len(qr.svg_inline(url))} bytes"
+            f"  PNG {len(codes.png(url))} bytes, SVG {len(codes.svg_document(url))} bytes,"
+            f" inline SVG {len(codes.svg_inline(url))} bytes"
         )
     print(
-        f"render PNG {per_call(qr.png, ENROL):.2f} ms, SVG {per_call(qr.svg_inline, ENROL):.2f} ms"
+        f"render PNG {per_call(codes.png, ENROL):.2f} ms,"
+        f" SVG {per_call(codes.svg_inline, ENROL):.2f} ms"
     )
-    qr.cached_png.cache_clear()
-    qr.cached_png(CONTEST)
-    print(f"cached PNG: {per_call(qr.cached_png, CONTEST, runs=10000) * 1000:.2f} µs per request")
+    codes.cached_png.cache_clear()
+    codes.cached_png(CONTEST)
+    print(
+        f"cached PNG: {per_call(codes.cached_png, CONTEST, runs=10000) * 1000:.2f} µs per request"
+    )
 
 
 if __name__ == "__main__":

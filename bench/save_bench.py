@@ -34,8 +34,8 @@ from flask import Flask  # noqa: E402
 
 from fieldapp import create_app  # noqa: E402
 from fieldapp.demo import build_demo  # noqa: E402
-from fieldapp.enrol import issue_code  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
+from fieldapp.field.enrol import issue_code  # noqa: E402
 from fieldapp.models import User  # noqa: E402
 from tests.browser.conftest import ARGS, CHROMIUM, PHONE  # noqa: E402
 from tests.browser.live import LiveServer  # noqa: E402

@@ -58,16 +58,11 @@ from bench.synthetic import (  # noqa: E402
     phone,
     production_server,
 )
-from fieldapp import enrol, sync, tally_store  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
-from fieldapp.models import (  # noqa: E402
-    Assist,
-    Campaign,
-    TallyPending,
-    Unit,
-    User,
-    Ward,
-)
+from fieldapp.field import enrol  # noqa: E402
+from fieldapp.models import Assist, Campaign, TallyPending, Unit, User, Ward  # noqa: E402
+from fieldapp.sync import contract  # noqa: E402
+from fieldapp.tally import store  # noqa: E402
 from fieldapp.text import local_today  # noqa: E402
 from tests.builder import add_campaign, add_user  # noqa: E402
 
@@ -169,9 +164,9 @@ def warm_up(app: Any, ward: dict[str, Any], records: int, rnd: random.Random) ->
     and the database's statistics taken (as autovacuum would), before anything is timed."""
     member = db.session.get(User, ward["members"][0])
     for _ in range(records // 200):
-        sync.sync_records(make_records(200, member.unit_id, rnd), member)
+        contract.sync_records(make_records(200, member.unit_id, rnd), member)
     campaign = db.session.get(Campaign, ward["campaign_id"])
-    tally_store.catch_up(campaign, ward["ward_id"])
+    store.catch_up(campaign, ward["ward_id"])
     analyse()
     db.session.remove()
 
@@ -281,8 +276,8 @@ def in_process(url: str, repeat: int, total: int) -> None:
     with app.app_context():
         campaign = db.session.scalar(sa.select(Campaign))
         assert db.session.scalar(sa.select(sa.func.count()).select_from(TallyPending)) == 0
-        same = tally_store.stored_rows(campaign.id, campaign.ward_id) == (
-            tally_store.counted_afresh(campaign, campaign.ward_id)
+        same = store.stored_rows(campaign.id, campaign.ward_id) == (
+            store.counted_afresh(campaign, campaign.ward_id)
         )
         print(f"figures after the run equal a fresh count: {same}")
         BASELINE.drop(db.engine)
@@ -539,10 +534,8 @@ def _check(acked: list[tuple[str, int]], campaign_id: int, ward_id: int) -> dict
     rows = db.session.execute(sa.select(Assist.record_id, Assist.rev))
     stored = {(rid, rev) for rid, rev in rows}
     campaign = db.session.get(Campaign, campaign_id)
-    tally_store.catch_up(campaign, ward_id)
-    same = tally_store.stored_rows(campaign_id, ward_id) == tally_store.counted_afresh(
-        campaign, ward_id
-    )
+    store.catch_up(campaign, ward_id)
+    same = store.stored_rows(campaign_id, ward_id) == store.counted_afresh(campaign, ward_id)
     return {"lost": len(set(acked) - stored), "duplicated": duplicated, "same": same}
 
 

@@ -42,18 +42,10 @@ from bench.synthetic import (  # noqa: E402
     time_page,
     unit_kinds,
 )
-from fieldapp import sync, tally_store  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
-from fieldapp.models import (  # noqa: E402
-    Assist,
-    Campaign,
-    Difficulty,
-    Target,
-    Unit,
-    UnitReport,
-    User,
-    Ward,
-)
+from fieldapp.models import Assist, Campaign, Difficulty, Target, Unit, UnitReport, User, Ward  # noqa: E402
+from fieldapp.sync import contract  # noqa: E402
+from fieldapp.tally import store  # noqa: E402
 from tests.builder import add_campaign, add_user, unit_names  # noqa: E402
 
 
@@ -209,7 +201,7 @@ def main() -> None:
         campaign = db.session.scalar(sa.select(Campaign))
         campaign_id, ward_id = campaign.id, campaign.ward_id
         t0 = time.perf_counter()
-        tally_store.settle(campaign, ward_id)
+        store.settle(campaign, ward_id)
         print(
             "first read after the bulk load: the ward's figures counted afresh and stored in "
             f"{time.perf_counter() - t0:.1f} s (once; later changes are folded in)"
@@ -224,9 +216,9 @@ def main() -> None:
         for _ in range(args.runs):
             batch = [_sync_record(user.unit_id) for _ in range(50)]
             t0 = time.perf_counter()
-            results = sync.sync_records(batch, user)["results"]
+            results = contract.sync_records(batch, user)["results"]
             t1 = time.perf_counter()
-            assert tally_store.catch_up(campaign, ward_id) == tally_store.CAUGHT_UP
+            assert store.catch_up(campaign, ward_id) == store.CAUGHT_UP
             batch_times.append((t1 - t0) * 1000)
             fold_times.append((time.perf_counter() - t1) * 1000)
             assert {r["status"] for r in results} == {"stored"}, results[:2]
@@ -235,7 +227,7 @@ def main() -> None:
             f"{statistics.median(batch_times):.0f} ms, then folded into the figures in "
             f"{statistics.median(fold_times):.0f} ms"
         )
-        assert tally_store.settle(campaign, ward_id) is None  # folded in, nothing left
+        assert store.settle(campaign, ward_id) is None  # folded in, nothing left
     median, p95 = time_page(officer, "/reports/", args.runs)
     print(f"officer dashboard after those batches: median {median:.0f} ms, 95th {p95:.0f} ms")
     seconds, size, lines, _ = stream(officer, "/reports/assists.csv", trace=False)

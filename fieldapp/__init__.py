@@ -86,29 +86,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    # Deleted and overwritten content is zeroed, not left in free space (privacy.scrub).
+    # Deleted and overwritten content is zeroed, not left in free space (erasure.scrub).
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, api, auth, field, main, reports
+    """Every room's blueprints (a room's package is documented in its __init__.py)."""
+    from . import auth, main
+    from .admin import roster_views  # the officer's people import
+    from .admin import views as admin
+    from .city import reports as city_reports  # the Department's roll-up
+    from .city import views as city  # the city administrator's wards and campaigns
+    from .field import views as field
+    from .privacy import views as privacy  # erasure screens, flask purge/backup
+    from .qr import views as qr
+    from .reports import views as reports
+    from .sync import api
 
-    for module in (main, auth, admin, field, api, reports):
+    rooms = (main, auth, admin, field, api, reports, qr, privacy, roster_views, city, city_reports)
+    for module in rooms:
         app.register_blueprint(module.bp)
-    from . import qr_views
-
-    app.register_blueprint(qr_views.bp)
-    from . import privacy_views
-
-    app.register_blueprint(privacy_views.bp)  # erasure screens, flask purge/backup
-    from . import roster_views
-
-    app.register_blueprint(roster_views.bp)  # the officer's roster import
-    from . import city, city_reports
-
-    app.register_blueprint(city.bp)  # the city administrator's wards and campaigns
-    app.register_blueprint(city_reports.bp)  # the Department's roll-up
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -148,7 +146,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from . import lifecycle, privacy, retention, vocab
+    from . import lifecycle, retention, vocab
+    from .privacy import erasure
 
     app.jinja_env.filters.update(
         date=text.fmt_date,
@@ -161,7 +160,7 @@ def register_template_helpers(app: Flask) -> None:
         retention_rules=retention,
         # Where a campaign stands today: the one rule for every dashboard.
         campaign_life=lambda campaign: lifecycle.of(campaign, text.local_today()),
-        retention_notice=lambda campaign: privacy.retention_notice(campaign, text.local_today()),
+        retention_notice=lambda campaign: erasure.retention_notice(campaign, text.local_today()),
     )
 
 

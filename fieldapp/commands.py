@@ -11,8 +11,8 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from . import audit
+from .admin.forms import PASSWORD_MIN, USERNAME
 from .extensions import db
-from .forms import PASSWORD_MIN, USERNAME
 from .models import User, Ward
 
 
@@ -123,7 +123,7 @@ def recount_command() -> None:
     (a restore that replaced the tables, say): every change to assists itself is folded in.
     """
     from .models import TallyState
-    from .tally_store import forget
+    from .tally.store import forget
 
     pairs = db.session.execute(sa.select(TallyState.campaign_id, TallyState.ward_id)).all()
     forget(pairs)

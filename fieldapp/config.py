@@ -73,7 +73,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Threads per process (gunicorn.conf.py sets it), and how many of them may write sync
         # batches at once; a batch beyond that is answered 503 + Retry-After at once. None:
         # threads - 2: one more thread may be folding batches into the tally (one per
-        # process, tally_store.catch_up_everywhere), and one stays free for sign-in, pages and
+        # process, store.catch_up_everywhere), and one stays free for sign-in, pages and
         # /healthz whatever the phones do.
         "FIELDAPP_THREADS": None,
         "FIELDAPP_SYNC_SLOTS": None,

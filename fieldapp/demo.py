@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from . import audit, lifecycle, privacy
+from . import audit, lifecycle
 from .extensions import db
 from .models import (
     Assist,
@@ -35,6 +35,7 @@ from .models import (
     User,
     Ward,
 )
+from .privacy import erasure
 from .retention import consent_with_retention
 from .text import LOCAL_TZ, fold, local_today, utcnow
 from .vocab import DEFAULT_CATEGORIES, DEFAULT_CONSENT, DEFAULT_STEPS, DIFFICULTY_KINDS
@@ -180,7 +181,7 @@ def build_demo(today: date | None = None) -> str:
     _city_admin()
     db.session.flush()
     # The daily `flask purge` would have cleared the ended contest's personal data by now.
-    privacy.purge(today, campaign_id=history.id)
+    erasure.purge(today, campaign_id=history.id)
     db.session.commit()
     return "Đã tạo dữ liệu mẫu.\n" + sign_in_text(ward, today)
 

@@ -80,7 +80,7 @@ class Campaign(db.Model):
         sa.String(12), default=AFTER_END_COUNT_ONLY, server_default=AFTER_END_COUNT_ONLY
     )
     # Whether assists whose device time falls outside starts_on..ends_on count in the figures
-    # (tally.current_assists); the campaign's owner decides, the files and the report say it.
+    # (counts.current_assists); the campaign's owner decides, the files and the report say it.
     count_outside: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -282,7 +282,7 @@ class Device(db.Model):
 
 
 class OutboxReport(db.Model):
-    """What a phone last said of its outbox (fieldapp/outbox.py): one row per device."""
+    """What a phone last said of its outbox (fieldapp/sync/outbox.py): one row per device."""
 
     __tablename__ = "outbox_reports"
     device_id: Mapped[int] = mapped_column(sa.ForeignKey("devices.id"), primary_key=True)
@@ -389,7 +389,7 @@ class Assist(RecordMixin, db.Model):
             sqlite_where=sa.text("is_current = 1 AND voided = 0"),
             postgresql_where=sa.text("is_current AND NOT voided"),
         ),
-        # Only erased rows: privacy.sweep() finds them without a scan.
+        # Only erased rows: erasure.sweep() finds them without a scan.
         sa.Index(
             "ix_assists_erased",
             "campaign_id",
@@ -398,7 +398,7 @@ class Assist(RecordMixin, db.Model):
             sqlite_where=sa.text("erased_at IS NOT NULL"),
             postgresql_where=sa.text("erased_at IS NOT NULL"),
         ),
-        # A member's erased current rows in erasure order: sync.erased_page() reads a range.
+        # A member's erased current rows in erasure order: contract.erased_page() reads a range.
         sa.Index(
             "ix_assists_user_erased",
             "user_id",
@@ -419,7 +419,7 @@ class Assist(RecordMixin, db.Model):
             sqlite_where=sa.text("is_current = 1 AND voided = 0"),
             postgresql_where=sa.text("is_current AND NOT voided"),
         ),
-        # tally.flagged_assists(): device times outside the campaign's days, and ahead of the
+        # counts.flagged_assists(): device times outside the campaign's days, and ahead of the
         # server (a small index: only such rows are in it).
         sa.Index(
             "ix_assists_recorded",
@@ -562,7 +562,7 @@ class TallyAtom(db.Model):
 
 
 class TallyFigure(db.Model):
-    """One stored figure of a ward: a group (scope, unit, key) and a step (tally_store.py)."""
+    """One stored figure of a ward: a group (scope, unit, key) and a step (tally/store.py)."""
 
     __tablename__ = "tally_figures"
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), primary_key=True)
@@ -682,8 +682,8 @@ def _after_create(_target: Any, connection: Any, **_kw: Any) -> None:
 
 class PrivacyRequest(db.Model):
     """A resident's request about their personal data (to see it, to erase it), registered
-    as it arrives, with its deadline (rights.py). `requester` is who asked as they gave it (a
-    name, "con gái của ..."): no phone, no CCCD, nothing more than the officer needs."""
+    as it arrives, with its deadline (privacy/rights.py). `requester` is who asked as they gave
+    it (a name, "con gái của ..."): no phone, no CCCD, nothing more than the officer needs."""
 
     __tablename__ = "privacy_requests"
     __table_args__ = (sa.Index("ix_privacy_requests_open", "ward_id", "done_at", "due_on"),)

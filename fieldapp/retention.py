@@ -1,6 +1,6 @@
 """How long a campaign keeps residents' personal data, and what happens after its end.
 
-Plain rules, no database (models.py uses them for its defaults, sync.py for its answers):
+Plain rules, no database (models.py uses them for its defaults, sync/contract.py for its answers):
 
 - every campaign has a retention date (*ngày xóa thông tin cá nhân*); left empty on a form it
   is the report deadline + RETENTION_DAYS, and the consent wording read to the resident says

@@ -18,10 +18,9 @@ import sqlalchemy as sa
 from flask import Flask, current_app, request
 from flask_login import current_user
 
-from .enrol import hash_secret
 from .extensions import db
 from .models import User, UserSession
-from .text import utcnow
+from .text import hash_secret, utcnow
 
 # last_seen_at is written at most this often per session: one small UPDATE a minute, not one
 # per request.

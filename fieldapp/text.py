@@ -56,7 +56,7 @@ def resident_key_for(
     the record itself, keyed with a secret kept outside the database (FIELDAPP_KEY_SECRET or
     instance/key_secret, config.key_secret; the app's by default): without it, trying every
     phone number finds nothing. Erasure and purge still replace it with a random key per
-    resident (privacy._unlink_resident_keys): the counts stay, the link to the person goes.
+    resident (erasure._unlink_resident_keys): the counts stay, the link to the person goes.
     """
     if phone:
         identity = "p" + phone
@@ -142,3 +142,8 @@ def parse_date(value: str) -> date | None:
         except ValueError:
             continue
     return None
+
+
+def hash_secret(value: str) -> str:
+    """SHA-256 hex of a code or token: what the database keeps instead of the secret."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()

@@ -1,4 +1,4 @@
-"""A fleet of simulated phones against a real multi-worker gunicorn, for tests/test_faults.py.
+"""A fleet of simulated phones against a real multi-worker gunicorn, for tests/sync/test_faults.py.
 
 `Gunicorn` runs the app as its own process group (so SIGKILL takes master and workers at once)
 over the database a test seeded. `Phone` is one enrolled device: it holds its own records

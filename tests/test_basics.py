@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from fieldapp import create_app
-from fieldapp.admin import reset_password
+from fieldapp.admin.views import reset_password
 from fieldapp.config import ConfigError
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, User

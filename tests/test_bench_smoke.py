@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from flask import Flask
 
 from bench import city_bench
-from fieldapp import rollup
 from fieldapp.extensions import db
 from fieldapp.models import Assist, Campaign, Difficulty, Target, Unit, UnitReport, User, Ward
+from fieldapp.tally import rollup
 
 
 def count(model, *where) -> int:

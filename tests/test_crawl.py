@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from fieldapp import params
 from fieldapp.extensions import db
 from fieldapp.models import Campaign, Device, Difficulty, EnrolmentCode, Unit, User, Ward
-from tests.test_api import API, bearer, enrol_phone
-from tests.test_sync import assist, difficulty
+from tests.sync.test_api import API, bearer, enrol_phone
+from tests.sync.test_contract import assist, difficulty
 from tests.world import PASSWORD
 
 EXAMPLES = int(os.environ.get("FIELDAPP_CRAWL_EXAMPLES", "6"))

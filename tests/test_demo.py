@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from fieldapp import commands, lifecycle, tally, tally_store
+from fieldapp import commands, lifecycle
 from fieldapp.extensions import db
 from fieldapp.models import (
     Assist,
@@ -20,6 +20,7 @@ from fieldapp.models import (
     Ward,
 )
 from fieldapp.retention import consent_with_retention
+from fieldapp.tally import counts, store
 from fieldapp.text import local_today, utcnow
 from fieldapp.vocab import DEFAULT_CONSENT
 
@@ -74,7 +75,7 @@ def test_demo_command_runs_twice_and_builds_the_promised_ward(runner, monkeypatc
     assert history.is_city and lifecycle.of(history, today).phase == "overdue"
     old = sa.select(Assist).where(Assist.campaign_id == history.id)
     assert count(old) > 300 and count(old.where(Assist.full_name.is_not(None))) == 0
-    assert tally.totals(history).residents > 300  # the counts stay
+    assert counts.totals(history).residents > 300  # the counts stay
     # The wording read out names the campaign's retention date (fieldapp/retention.py).
     assert campaign.consent().text == consent_with_retention(
         DEFAULT_CONSENT, campaign.retention_until
@@ -116,9 +117,9 @@ def test_demo_command_runs_twice_and_builds_the_promised_ward(runner, monkeypatc
         assert assist.received_at > assist.recorded_at
         assert assist.steps.startswith(",installed,")
     # Three entries logged two days before the contest opened: to review, counted by default.
-    flagged, rows = tally.flagged_assists(campaign, tally_store.ward_unit_ids(ward.id))
-    assert flagged == 3 and all(r.flags == [tally.FLAG_OUTSIDE] for r in rows)
-    assert tally.outside_count(campaign) == 3
+    flagged, rows = counts.flagged_assists(campaign, store.ward_unit_ids(ward.id))
+    assert flagged == 3 and all(r.flags == [counts.FLAG_OUTSIDE] for r in rows)
+    assert counts.outside_count(campaign) == 3
     difficulties = db.session.scalars(
         sa.select(Difficulty).where(
             Difficulty.ward_id == ward.id, Difficulty.campaign_id == campaign.id

@@ -18,14 +18,17 @@ from hypothesis.errors import Unsatisfiable
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from fieldapp import participants, roster, sync, tables, unit_import
+from fieldapp import tables
+from fieldapp.admin import roster, unit_import
+from fieldapp.admin.forms import USERNAME
 from fieldapp.extensions import db
-from fieldapp.forms import USERNAME
 from fieldapp.models import Assist, AuditEvent, Difficulty, Participant, Target, Unit
+from fieldapp.reports import participants
+from fieldapp.sync import contract
 from fieldapp.text import local_today
 from fieldapp.vocab import UNIT_KINDS
-from tests.test_api import API, bearer, enrol_phone
-from tests.test_sync import assist, difficulty
+from tests.sync.test_api import API, bearer, enrol_phone
+from tests.sync.test_contract import assist, difficulty
 
 STATUSES = {"stored", "unchanged", "stale", "invalid"}
 FUZZ = settings(
@@ -259,7 +262,7 @@ def test_generated_batches_through_sync_records(world):
         records = data.draw(batch(world, seen))
         counts["batches"] += 1
         counts["records"] += len(records)
-        answer = sync.sync_records(records, world.users["member"])
+        answer = contract.sync_records(records, world.users["member"])
         check_answers(records, answer["results"], accepted, counts)
         check_database(accepted)
         seen.extend(r for r in records if isinstance(r, dict))

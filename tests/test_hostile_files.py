@@ -22,9 +22,12 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from fieldapp import participants, tables, unit_import, ward_import
+from fieldapp import tables
+from fieldapp.admin import unit_import
+from fieldapp.city import ward_import
 from fieldapp.extensions import db
 from fieldapp.models import Participant, Unit, Ward
+from fieldapp.reports import participants
 from fieldapp.text import local_today
 
 PEAK_LIMIT = 50 * 1024 * 1024

@@ -325,8 +325,8 @@ def test_every_download_streams_through_the_production_server(
     clients keep a context around the request and cannot show this)."""
     import uuid
 
-    from fieldapp import sync
     from fieldapp.extensions import db
+    from fieldapp.sync import contract
     from tests.builder import add_campaign
     from tests.world import add_user
 
@@ -348,7 +348,7 @@ def test_every_download_streams_through_the_production_server(
             "consent": True,
         },
     }
-    sync.sync_records([record], world.users["member"])
+    contract.sync_records([record], world.users["member"])
     city_server.start()
     officer = Browser(city_server.port)
     assert officer.login(world.users["officer"].username, PASSWORD)[0] == 302

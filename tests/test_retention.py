@@ -14,24 +14,17 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from fieldapp import privacy, retention, rights
+from fieldapp import retention
 from fieldapp.extensions import db
 from fieldapp.models import Assist, AuditEvent, Campaign, ConsentText, PrivacyRequest, Ward
+from fieldapp.privacy import erasure, rights
 from fieldapp.retention import AFTER_END_COUNT_ONLY, AFTER_END_REFUSE, RETENTION_DAYS
 from fieldapp.text import local_today
-from tests.test_admin import campaign_data
-from tests.test_api import post_sync
+from tests.admin.test_views import campaign_data
+from tests.privacy.test_erasure import NAME, PHONE, every_answer, hoa, leaks, login, search  # noqa: F401 - hoa is a fixture
+from tests.sync.test_api import post_sync
+from tests.sync.test_contract import assist, rows, run
 from tests.test_migrations import empty_database_url  # noqa: F401 - a fixture
-from tests.test_privacy import (  # noqa: F401 - hoa is a fixture
-    NAME,
-    PHONE,
-    every_answer,
-    hoa,
-    leaks,
-    login,
-    search,
-)
-from tests.test_sync import assist, rows, run
 
 # --------------------------------------------------------------------------- plain rules
 
@@ -204,7 +197,7 @@ def _after_end(world, rule: str) -> Campaign:
 
 
 def test_refused_after_the_end_through_the_api_with_the_phones_message(client, world):
-    from tests.test_api import enrol_phone
+    from tests.sync.test_api import enrol_phone
 
     _after_end(world, AFTER_END_REFUSE)
     token = enrol_phone(client, world)
@@ -244,9 +237,9 @@ def test_after_the_end_the_count_only_rule_keeps_no_personal_field(world):
     (row,) = rows()
     assert (row.full_name, row.phone, row.note, row.gender, row.birth_year) == (None,) * 5
     assert row.erased_at is not None and row.steps == ",installed,registered,tested,"
-    from fieldapp import tally
+    from fieldapp.tally import counts
 
-    assert tally.totals(campaign).assists == 1
+    assert counts.totals(campaign).assists == 1
     # A later edit from the phone keeps it that way.
     edit = assist(world, rid=late["id"], rev=2)
     assert run(world, [edit])[0]["status"] == "stored"
@@ -254,7 +247,7 @@ def test_after_the_end_the_count_only_rule_keeps_no_personal_field(world):
 
 
 def test_the_phone_learns_the_rule(client, world):
-    from tests.test_api import bearer, enrol_phone
+    from tests.sync.test_api import bearer, enrol_phone
 
     _after_end(world, AFTER_END_REFUSE)
     token = enrol_phone(client, world)
@@ -298,7 +291,7 @@ def test_the_check_is_cached_and_a_failing_purge_refuses_the_request(app, client
     def broken(*_args, **_kwargs):
         raise sa.exc.OperationalError("UPDATE assists", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(privacy, "purge", broken)
+    monkeypatch.setattr(erasure, "purge", broken)
     refused = client.get("/reports/")
     assert refused.status_code == 503  # not served with the names still there
     assert db.session.scalar(sa.select(sa.func.count()).where(Assist.full_name == NAME)) == 2
@@ -310,7 +303,7 @@ def test_the_check_is_cached_and_a_failing_purge_refuses_the_request(app, client
     assert hoa.campaign.id in clean
     # Known clean: the next request does not look at the campaign's rows again.
     calls = []
-    monkeypatch.setattr(privacy, "holds_personal", lambda cid: calls.append(cid) or False)
+    monkeypatch.setattr(erasure, "holds_personal", lambda cid: calls.append(cid) or False)
     assert client.get("/reports/").status_code == 200
     assert calls == []
 
@@ -331,8 +324,8 @@ def _requests() -> list[PrivacyRequest]:
 def test_a_request_is_registered_with_its_deadline_and_listed_first_when_nearest(
     client, world, monkeypatch
 ):
-    monkeypatch.setattr("fieldapp.forms.local_today", lambda: date(2026, 12, 9))
-    monkeypatch.setattr("fieldapp.privacy_views.local_today", lambda: date(2026, 12, 9))
+    monkeypatch.setattr("fieldapp.privacy.forms.local_today", lambda: date(2026, 12, 9))
+    monkeypatch.setattr("fieldapp.privacy.views.local_today", lambda: date(2026, 12, 9))
     login(client, world, "officer")
     assert _register(client).status_code == 302  # Friday 04/12 -> Tuesday 08/12: overdue
     assert _register(client, requester="Ông Trần Văn Bình", kind="access",

@@ -17,8 +17,8 @@ from typing import NamedTuple
 import pytest
 import sqlalchemy as sa
 
-from fieldapp.enrol import issue_code
 from fieldapp.extensions import db
+from fieldapp.field.enrol import issue_code
 from fieldapp.models import AuditEvent, Device, Difficulty
 from fieldapp.text import utcnow
 from tests.builder import add_campaign
@@ -46,7 +46,7 @@ WORLD_USER = {
 }
 
 # Routes that need no role: open to everyone, or authenticated by a Bearer token and
-# tested in tests/test_api.py. Matched against the rule string.
+# tested in tests/sync/test_api.py. Matched against the rule string.
 PUBLIC = {
     "/",
     "/login",
@@ -114,7 +114,7 @@ TABLE: list[Case] = [
     Case("POST", "/admin/units/{unit}", officer(ALLOWED, row=True)),
     Case("GET", "/admin/people", officer()),
     Case("GET", "/admin/people/new", officer()),
-    Case("GET", "/admin/people/import", officer()),  # the roster (tests/test_people_import.py)
+    Case("GET", "/admin/people/import", officer()),  # the roster (tests/admin/test_roster.py)
     Case("POST", "/admin/people/import", officer()),  # no file: said so, nothing changes
     Case("GET", "/admin/people/sample.csv", officer()),
     Case("POST", "/admin/people/new", officer()),
@@ -131,7 +131,7 @@ TABLE: list[Case] = [
     Case("GET", "/app/enrol-signed-in", allow("member", "group_head")),
     # --- reports
     Case("GET", "/unit", allow("group_head", "officer")),
-    # The progress card (tests/test_card.py): the group head's own, any unit of the officer's.
+    # The progress card (tests/reports/test_card.py): the group head's own, any of the officer's.
     Case(
         "GET",
         "/unit/card.png",
@@ -151,7 +151,7 @@ TABLE: list[Case] = [
     Case("GET", "/reports/assists.csv", allow("officer", "group_head")),
     Case("GET", "/reports/difficulties.csv", allow("officer", "group_head")),
     Case("GET", "/reports/ward.xlsx", allow("officer", "group_head")),
-    # --- QR codes (tests/test_qr.py): codes and sheets for the officer; posters for the
+    # --- QR codes (tests/qr/test_codes.py): codes and sheets for the officer; posters for the
     # officer and the unit's own group head or reporter ({unit} is a residential unit).
     Case("GET", "/qr/", allow("officer", "group_head", "reporter", ok=200)),
     Case("POST", "/qr/people/{person}/issue", officer(row=True)),
@@ -165,7 +165,7 @@ TABLE: list[Case] = [
     ),
     Case("GET", "/qr/contest.png", allow("officer", "group_head", "reporter", ok=200)),
     Case("GET", "/qr/contest.svg", allow("officer", "group_head", "reporter", ok=200)),
-    # --- privacy (tests/test_privacy.py): find and erase one resident, officer only. A post
+    # --- privacy (tests/privacy/test_erasure.py): find and erase one resident, officer only. A post
     # without a resident goes back to the search with a message.
     Case("GET", "/privacy/", officer()),
     Case("POST", "/privacy/", officer()),  # the search (a POST: the query is in no URL)
@@ -173,7 +173,7 @@ TABLE: list[Case] = [
     Case("POST", "/privacy/export", officer(302)),  # a copy for the resident (none posted: back)
     Case("POST", "/privacy/requests", officer(400)),  # a request registered (empty: the form)
     Case("POST", "/privacy/requests/1/done", officer(302)),  # none open: back with a message
-    # --- the city administrator (tests/test_city.py): wards, their officers, city campaigns.
+    # --- the city administrator (tests/city/test_views.py): wards, their officers, city campaigns.
     # An incomplete form is shown again (200). {ward} is ward A; {city_campaign} the city's.
     Case("GET", "/city/", city()),
     Case("GET", "/city/wards/new", city()),
@@ -192,7 +192,7 @@ TABLE: list[Case] = [
     # A ward's own campaign is not the city's to open or edit.
     Case("GET", "/city/campaigns/{campaign}", city(404)),
     Case("POST", "/city/campaigns/{campaign}", city(404)),
-    # --- the Department's roll-up (tests/test_rollup.py)
+    # --- the Department's roll-up (tests/tally/test_rollup.py)
     Case("GET", "/city/reports/", city()),
     Case("GET", "/city/reports/wards.csv", city()),
     Case("GET", "/city/reports/city.xlsx", city()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import unicodedata
 
-from fieldapp.sync import _clean
+from fieldapp.sync.contract import _clean
 from fieldapp.text import _DIACRITICS, fold, nfc
 
 CODE_POINTS = range(sys.maxunicode + 1)

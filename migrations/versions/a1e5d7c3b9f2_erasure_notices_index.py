@@ -1,4 +1,4 @@
-"""erasure notices: an index of each member's erased current assists (sync.erased_page)
+"""erasure notices: an index of each member's erased current assists (contract.erased_page)
 
 A phone asks which of its member's records were erased since its cursor
 (GET /api/v1/erased); the read is one range of this small partial index (only erased current

@@ -1,4 +1,4 @@
-"""stored tally figures: tally_state and tally_figures (tally_store.py), and the indexes that
+"""stored tally figures: tally_state and tally_figures (tally/store.py), and the indexes that
 find a batch's residents and names, flagged device times, and a ward's data version quickly.
 
 The stored figures start empty: the first read of each ward counts them (tally_store.refresh).

@@ -1,5 +1,5 @@
 """tally folded from a queue: tally_pending (filled by triggers on assists), tally_atoms, and
-tally_state's built_at / folded_at instead of a data-version stamp (tally_store.py).
+tally_state's built_at / folded_at instead of a data-version stamp (tally/store.py).
 
 Every ward's figures are counted afresh at their next read (built_at starts empty).
 

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from fieldapp import create_app
-from fieldapp.enrol import issue_code
 from fieldapp.extensions import db
+from fieldapp.field.enrol import issue_code
 from fieldapp.models import Assist, Device, Difficulty, Unit, User, Ward
 from fieldapp.text import local_today
 from tests.world import add_user, build_world

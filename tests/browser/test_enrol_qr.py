@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from fieldapp.extensions import db
 from fieldapp.models import Campaign, Device, EnrolmentCode, Unit, User
 from tests.browser.pwa import WAIT_MS, all_sent, log_resident, ready, wait_for_states
-from tests.test_qr import zbar
+from tests.qr.test_codes import zbar
 from tests.world import PASSWORD
 
 LAPTOP = {"width": 1280, "height": 800}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from fieldapp import tally
+from fieldapp.tally import counts
 from fieldapp.text import local_today
 from tests.browser.pwa import WAIT_MS, enrol, entries, go, wait_for_states
 from tests.browser.test_enrol_qr import keep
@@ -129,8 +129,8 @@ def test_logging_after_the_campaign_asks_first_and_marks_the_entry(
             from fieldapp.models import Campaign
 
             campaign = db.session.get(Campaign, stored.campaign_id)
-            flags = tally.record_flags(stored.recorded_at, stored.received_at, campaign)
-        assert flags == [tally.FLAG_OUTSIDE]
+            flags = counts.record_flags(stored.recorded_at, stored.received_at, campaign)
+        assert flags == [counts.FLAG_OUTSIDE]
     finally:
         server_db.set_campaign_days(today - timedelta(days=30), today + timedelta(days=30))
 

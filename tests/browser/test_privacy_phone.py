@@ -7,9 +7,9 @@ import json
 
 import sqlalchemy as sa
 
-from fieldapp import privacy
 from fieldapp.extensions import db
 from fieldapp.models import ConsentText, User, Ward
+from fieldapp.privacy import erasure
 from fieldapp.text import mask_numbers
 from tests.browser.pwa import WAIT_MS, all_sent, enrol, go, log_resident, ready, wait_for_states
 
@@ -104,10 +104,10 @@ def _progress(page) -> list[str]:
 
 
 def _erase(server_db, record_id: str) -> None:
-    """What the officer's privacy screen does on confirming (privacy_views.py)."""
+    """What the officer's privacy screen does on confirming (privacy/views.py)."""
     with server_db.context():
         officer = db.session.scalar(sa.select(User).where(User.username == "canbo"))
-        assert privacy.erase_records(officer, [record_id]).records == 1
+        assert erasure.erase_records(officer, [record_id]).records == 1
         db.session.commit()
 
 

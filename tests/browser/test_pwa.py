@@ -522,7 +522,7 @@ def test_a_phone_with_waiting_entries_is_not_handed_to_another_member(phone, liv
     assert "còn 1 lượt chưa gửi" in message and "Mã QR này chưa bị dùng" in message
     # Nothing was spent or moved: the code still enrols, and the entry is still the first's.
     with server_db.context():
-        from fieldapp.enrol import code_status
+        from fieldapp.field.enrol import code_status
 
         assert code_status(second["code"]) == "ok"
     cut[0] = False
