@@ -540,6 +540,7 @@ def test_city_admin_defines_a_city_campaign_once(client, city):
     # Bad input: a clear message, nothing changes.
     bad = client.post(f"/city/campaigns/{campaign.id}", data={**form, "ends_on": "01/01/2026"})
     assert "Ngày kết thúc phải bằng hoặc sau ngày bắt đầu" in bad.get_data(as_text=True)
+    assert "Chưa lưu được: vui lòng sửa các ô báo đỏ bên dưới." in bad.get_data(as_text=True)
     assert db.session.get(Campaign, campaign.id).ends_on == date(2026, 3, 31)
 
 
