@@ -81,6 +81,7 @@ from fieldapp.models import (  # noqa: E402
     User,
     Ward,
 )
+from fieldapp.sync.api import RETRY_AFTER_BUSY  # noqa: E402
 from fieldapp.tally import rollup, store  # noqa: E402
 from fieldapp.text import fold, resident_key_for  # noqa: E402
 from tests.builder import add_campaign, add_user, unit_names  # noqa: E402
@@ -502,12 +503,8 @@ def send_until_taken(
         if status != 503 or not isinstance(body, dict) or body.get("error") != "busy":
             return status, body
         device.busy += 1
-        time.sleep(rng.uniform(0.5, 1.5) * BUSY_WAIT)
-
-
-# The phone waits Retry-After (5 s); the benchmark scales it down so a run stays short and
-# the server is kept busy, as many more phones would keep it.
-BUSY_WAIT = 1.0
+        # The phone's wait (static/js/backoff.js): the Retry-After, and up to half of it again.
+        time.sleep(RETRY_AFTER_BUSY * (1 + rng.uniform(0, 0.5)))
 
 
 def run_fleet(

@@ -21,6 +21,8 @@ ENV_KEYS = (
     "FIELDAPP_WORKERS",
     "FIELDAPP_THREADS",
     "FIELDAPP_SYNC_SLOTS",
+    "FIELDAPP_SYNC_QUEUE",
+    "FIELDAPP_SYNC_WAIT",
     "FIELDAPP_SESSION_IDLE_HOURS",
     "FIELDAPP_SESSION_MAX_DAYS",
     "FIELDAPP_KEY_SECRET",
@@ -70,13 +72,16 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # How many processes serve the app; gunicorn.conf.py sets it to its worker count.
         # None: unknown (then production needs a shared rate-limit storage).
         "FIELDAPP_WORKERS": None,
-        # Threads per process (gunicorn.conf.py sets it), and how many of them may write sync
-        # batches at once; a batch beyond that is answered 503 + Retry-After at once. None:
-        # threads - 2: one more thread may be folding batches into the tally (one per
-        # process, store.catch_up_everywhere), and one stays free for sign-in, pages and
-        # /healthz whatever the phones do.
+        # Threads per process (gunicorn.conf.py sets it), how many of them may write sync
+        # batches at once, how many more may wait for one, and how long each may wait
+        # (sync/gate.py); any other batch is answered 503 + Retry-After at once. None: from
+        # the threads (sync_gate below), so two threads stay out of the gate: one may be
+        # folding batches into the tally (one per process, store.catch_up_everywhere), one
+        # is free for sign-in, pages and /healthz whatever the phones do.
         "FIELDAPP_THREADS": None,
         "FIELDAPP_SYNC_SLOTS": None,
+        "FIELDAPP_SYNC_QUEUE": None,
+        "FIELDAPP_SYNC_WAIT": 5,
         # Merged over ENGINE_DEFAULTS below (keys given here win).
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of one hour
@@ -112,7 +117,10 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         cfg.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     workers = cfg.get("FIELDAPP_WORKERS")
     cfg["FIELDAPP_WORKERS"] = int(workers) if workers not in (None, "") else None
-    cfg["FIELDAPP_SYNC_SLOTS"] = sync_slots(cfg.get("FIELDAPP_SYNC_SLOTS"), cfg["FIELDAPP_THREADS"])
+    cfg["FIELDAPP_SYNC_SLOTS"], cfg["FIELDAPP_SYNC_QUEUE"] = sync_gate(
+        cfg.get("FIELDAPP_SYNC_SLOTS"), cfg.get("FIELDAPP_SYNC_QUEUE"), cfg["FIELDAPP_THREADS"]
+    )
+    cfg["FIELDAPP_SYNC_WAIT"] = max(0.0, float(cfg["FIELDAPP_SYNC_WAIT"]))
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
         cfg["SQLALCHEMY_DATABASE_URI"], cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
     )
@@ -137,16 +145,22 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         check_ratelimit_storage(cfg["RATELIMIT_STORAGE_URI"], cfg["FIELDAPP_WORKERS"])
 
 
-def sync_slots(given: Any, threads: Any) -> int:
-    """Sync batches one process writes at once: as given, else all threads but two (>= 1).
+def sync_gate(slots: Any, queue: Any, threads: Any) -> tuple[int, int]:
+    """Sync batches one process writes at once, and how many more may wait: as given, else
+    from the threads: a quarter of them write (>= 1), the rest but two may wait.
 
-    Without a thread count (the development server, tests) 4: enough to let batches overlap.
+    Without a thread count (the development server, tests): 4 and 4, enough to overlap.
     """
-    if given not in (None, ""):
-        return max(0, int(given))
-    if threads not in (None, ""):
-        return max(1, int(threads) - 2)
-    return 4
+    known = threads not in (None, "")
+    if slots not in (None, ""):
+        slots = max(0, int(slots))
+    else:
+        slots = max(1, int(threads) // 4) if known else 4
+    if queue not in (None, ""):
+        queue = max(0, int(queue))
+    else:
+        queue = max(0, int(threads) - slots - 2) if known else 4
+    return slots, queue
 
 
 def check_ratelimit_storage(uri: str, workers: int | None) -> None:

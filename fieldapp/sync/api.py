@@ -6,7 +6,6 @@ import hashlib
 import json
 import logging
 import math
-import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from ..field import enrol
 from ..models import Device
 from ..tally import store
 from ..text import utcnow
-from . import contract, openapi, outbox, progress
+from . import contract, gate, openapi, outbox, progress
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # Bearer-token authenticated; no cookie session, so no CSRF exposure
@@ -32,7 +31,7 @@ csrf.exempt(bp)  # Bearer-token authenticated; no cookie session, so no CSRF exp
 ENROL_RATE = "20 per minute"
 ENROL_MAX_BYTES = 4096
 SEEN_EVERY = timedelta(minutes=1)
-RETRY_AFTER_BUSY = 5  # seconds; the phone adds its own jitter
+RETRY_AFTER_BUSY = 2  # seconds; the phone adds its own jitter above it (static/js/backoff.js)
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -272,21 +271,25 @@ def outbox_report() -> Any:
 
 @contextmanager
 def sync_slot() -> Iterator[None]:
-    """One of the process's FIELDAPP_SYNC_SLOTS, or 503 + Retry-After at once when all are taken.
+    """A slot of the process's sync gate (sync/gate.py), or 503 + Retry-After when none comes.
 
-    So a wave of phones never takes every thread: sign-in, pages and /healthz keep answering,
-    and no phone's request waits in a queue past the proxy's timeout (the phone backs off).
+    At most FIELDAPP_SYNC_SLOTS batches are written at once and FIELDAPP_SYNC_QUEUE more wait
+    up to FIELDAPP_SYNC_WAIT seconds: sign-in, pages and /healthz keep their threads, and no
+    phone's request waits past the proxy's timeout (the phone backs off and sends again).
     """
-    count = current_app.config["FIELDAPP_SYNC_SLOTS"]
-    slots = current_app.extensions.setdefault(
-        "fieldapp.sync_slots", threading.BoundedSemaphore(max(1, count))
-    )
-    if count == 0 or not slots.acquire(blocking=False):
+    config = current_app.config
+    sync_gate = current_app.extensions.get("fieldapp.sync_gate")
+    if sync_gate is None:
+        sync_gate = current_app.extensions.setdefault(
+            "fieldapp.sync_gate",
+            gate.Gate(config["FIELDAPP_SYNC_SLOTS"], config["FIELDAPP_SYNC_QUEUE"]),
+        )
+    if not sync_gate.enter(config["FIELDAPP_SYNC_WAIT"]):
         raise ApiError(503, "busy")
     try:
         yield
     finally:
-        slots.release()
+        sync_gate.leave()
 
 
 def fold_after(response: Any, app: Flask) -> None:

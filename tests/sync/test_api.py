@@ -6,6 +6,8 @@ import gzip
 import io
 import json
 import re
+import threading
+import time
 import tracemalloc
 import uuid
 from datetime import timedelta
@@ -17,6 +19,7 @@ from fieldapp.extensions import db, limiter
 from fieldapp.field import enrol
 from fieldapp.models import Assist, AuditEvent, Device, Difficulty
 from fieldapp.text import utcnow
+from tests.conftest import race_app
 from tests.sync.test_contract import assist, difficulty
 
 API = "/api/v1"
@@ -536,21 +539,57 @@ def test_real_answers_match_the_openapi_document(client, world):
 
 
 def test_a_full_sync_path_answers_503_with_retry_after_at_once(app, client, world, token):
-    """Every slot taken (api.sync_slot): 503 + Retry-After, nothing stored, the phone resends."""
-    slots = app.config["FIELDAPP_SYNC_SLOTS"]
-    post_sync(client, token, {"records": []})  # the slots now exist
-    semaphore = app.extensions["fieldapp.sync_slots"]
-    for _ in range(slots):
-        assert semaphore.acquire(blocking=False)
+    """Every slot taken and the queue full (api.sync_slot, sync/gate.py): 503 + Retry-After
+    without waiting, nothing stored, the phone resends."""
+    from fieldapp.sync.gate import Gate
+
+    full = Gate(slots=1, queue=0)
+    app.extensions["fieldapp.sync_gate"] = full
+    app.config["FIELDAPP_SYNC_WAIT"] = 600  # a refusal that waited would hang the test
+    assert full.enter(0)
     try:
         response = post_sync(client, token, {"records": [assist(world)]})
         assert_error(response, 503, "busy")
-        assert response.headers["Retry-After"] == "5"
+        assert response.headers["Retry-After"] == "2"
         assert stored_count() == 0
     finally:
-        for _ in range(slots):
-            semaphore.release()
+        full.leave()
     assert_still_works(client, token, world)
+
+
+def test_a_batch_waits_in_the_queue_for_a_slot_and_is_stored_once(backend, tmp_path):
+    """A batch that finds every slot taken waits (FIELDAPP_SYNC_QUEUE places, at most
+    FIELDAPP_SYNC_WAIT seconds) and is stored when a slot is given back: no 503, no resend."""
+    from fieldapp.sync.gate import Gate
+
+    def prepare(world):
+        phone_token, _ = enrol.enrol_device(issue(world), "Máy A")
+        db.session.commit()
+        return phone_token, assist(world)
+
+    with race_app(backend, tmp_path, prepare) as (app, (phone_token, record)):
+        app.config["FIELDAPP_SYNC_WAIT"] = 60
+        held = Gate(slots=1, queue=1)
+        app.extensions["fieldapp.sync_gate"] = held
+        assert held.enter(0)  # another batch is being written
+        answers: list[int] = []
+
+        def send() -> None:
+            with app.app_context():
+                response = post_sync(app.test_client(), phone_token, {"records": [record]})
+                answers.append(response.status_code)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        deadline = time.monotonic() + 30
+        while held.waiting == 0 and sender.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert held.waiting == 1 and answers == []  # in the queue, not refused
+        held.leave()
+        sender.join(30)
+        assert answers == [200]
+        with app.app_context():
+            assert stored_count() == 1
 
 
 def test_a_database_too_busy_to_answer_in_time_is_a_503_not_a_500(
@@ -569,16 +608,17 @@ def test_a_database_too_busy_to_answer_in_time_is_a_503_not_a_500(
     monkeypatch.setattr(contract, "sync_batch", busy)
     response = post_sync(client, token, {"records": [assist(world)]})
     assert_error(response, 503, "busy")
-    assert response.headers["Retry-After"] == "5"
+    assert response.headers["Retry-After"] == "2"
     monkeypatch.setattr(contract, "sync_batch", real)
     assert_still_works(client, token, world)
 
 
-def test_the_slots_leave_a_thread_free_for_everything_else():
-    """gunicorn.conf.py's threads: all but two may write batches (one may be folding, one is
-    free for the rest); at least one always may."""
-    from fieldapp.config import sync_slots
+def test_the_gate_leaves_two_threads_out_of_it():
+    """gunicorn.conf.py's threads: a quarter may write batches (at least one), the rest but two
+    may wait for a slot (one thread may be folding, one is free for the rest); given values win."""
+    from fieldapp.config import sync_gate
 
-    assert sync_slots(None, "6") == 4 and sync_slots(None, "2") == 1
-    assert sync_slots("0", "4") == 0 and sync_slots("6", "4") == 6
-    assert sync_slots(None, None) == 4
+    assert sync_gate(None, None, "8") == (2, 4) and sync_gate(None, None, "2") == (1, 0)
+    assert sync_gate(None, None, "16") == (4, 10)
+    assert sync_gate("0", None, "4") == (0, 2) and sync_gate("6", "1", "4") == (6, 1)
+    assert sync_gate(None, None, None) == (4, 4)
