@@ -277,19 +277,23 @@ def sync_slot() -> Iterator[None]:
     up to FIELDAPP_SYNC_WAIT seconds: sign-in, pages and /healthz keep their threads, and no
     phone's request waits past the proxy's timeout (the phone backs off and sends again).
     """
-    config = current_app.config
-    sync_gate = current_app.extensions.get("fieldapp.sync_gate")
-    if sync_gate is None:
-        sync_gate = current_app.extensions.setdefault(
-            "fieldapp.sync_gate",
-            gate.Gate(config["FIELDAPP_SYNC_SLOTS"], config["FIELDAPP_SYNC_QUEUE"]),
-        )
-    if not sync_gate.enter(config["FIELDAPP_SYNC_WAIT"]):
+    the_gate = sync_gate()
+    if not the_gate.enter(current_app.config["FIELDAPP_SYNC_WAIT"]):
         raise ApiError(503, "busy")
     try:
         yield
     finally:
-        sync_gate.leave()
+        the_gate.leave()
+
+
+def sync_gate() -> gate.Gate:
+    """This process's sync gate, made on first use from the app's settings."""
+    found = current_app.extensions.get("fieldapp.sync_gate")
+    if found is None:
+        config = current_app.config
+        made = gate.Gate(config["FIELDAPP_SYNC_SLOTS"], config["FIELDAPP_SYNC_QUEUE"])
+        found = current_app.extensions.setdefault("fieldapp.sync_gate", made)
+    return found
 
 
 def fold_after(response: Any, app: Flask) -> None:

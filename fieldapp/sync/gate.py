@@ -14,40 +14,49 @@ just as a slot frees may take it first (the waiter then waits on, within its bou
 from __future__ import annotations
 
 import threading
+import time
 
 
 class Gate:
     """`slots` holders at once, `queue` waiters; `slots == 0` refuses everything."""
 
     def __init__(self, slots: int, queue: int) -> None:
-        self.closed = slots <= 0
-        self._slots = threading.BoundedSemaphore(max(slots, 1))
-        # Everyone inside the gate, holding a slot or waiting for one.
-        self._inside = threading.BoundedSemaphore(max(slots, 1) + max(queue, 0))
-        self._count = threading.Lock()
+        self.slots = max(slots, 0)
+        self.queue = max(queue, 0)
+        self.writing = 0  # batches holding a slot now
         self.waiting = 0  # batches in the queue now
+        self._changed = threading.Condition()
+
+    @property
+    def closed(self) -> bool:
+        return self.slots == 0
 
     def enter(self, wait: float) -> bool:
         """Take a slot: at once, or after waiting at most `wait` seconds in the queue; False
         when the queue is full, the wait ran out or the gate is closed (nothing is held)."""
-        if self.closed or not self._inside.acquire(blocking=False):
-            return False
-        if self._slots.acquire(blocking=False):
-            return True
-        self._queued(+1)
-        try:
-            if self._slots.acquire(timeout=wait):
+        with self._changed:
+            if self.writing < self.slots:
+                self.writing += 1
                 return True
-        finally:
-            self._queued(-1)
-        self._inside.release()
-        return False
+            if self.closed or self.waiting >= self.queue:
+                return False
+            self.waiting += 1
+            deadline = time.monotonic() + wait
+            try:
+                while self.writing >= self.slots:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._changed.wait(left)
+                self.writing += 1
+                return True
+            finally:
+                self.waiting -= 1
 
     def leave(self) -> None:
         """Give back the slot `enter` took."""
-        self._slots.release()
-        self._inside.release()
-
-    def _queued(self, change: int) -> None:
-        with self._count:
-            self.waiting += change
+        with self._changed:
+            if self.writing == 0:
+                raise ValueError("the gate has no slot to give back")
+            self.writing -= 1
+            self._changed.notify()

@@ -38,6 +38,7 @@ def test_a_waiter_takes_the_slot_its_holder_gives_back_and_a_third_is_refused_at
     waiter.join(5)
     assert answer == [True] and gate.waiting == 0
     gate.leave()
+    assert gate.writing == 0
     assert gate.enter(0)  # all given back: the slot is free again
 
 
