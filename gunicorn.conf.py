@@ -81,8 +81,8 @@ def on_starting(server: Any) -> None:
     """Tell the app how many workers and threads will run (after the command line was applied).
 
     The app refuses per-worker rate-limit counters (memory://) in production unless there is
-    one worker (fieldapp/config.py, check_ratelimit_storage), and lets threads - 2 of each
-    worker's threads write sync batches at once. Workers inherit the environment at fork.
+    one worker (fieldapp/config.py, check_ratelimit_storage), and sizes each worker's sync gate
+    from its threads (config.sync_gate). Workers inherit the environment at fork.
     """
     os.environ["FIELDAPP_WORKERS"] = str(server.cfg.workers)
     os.environ["FIELDAPP_THREADS"] = str(server.cfg.threads)
