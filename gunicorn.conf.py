@@ -82,7 +82,7 @@ def on_starting(server: Any) -> None:
 
     The app refuses per-worker rate-limit counters (memory://) in production unless there is
     one worker (fieldapp/config.py, check_ratelimit_storage), and sizes each worker's sync gate
-    from its threads (config.sync_gate). Workers inherit the environment at fork.
+    from its threads (config.gate_sizes). Workers inherit the environment at fork.
     """
     os.environ["FIELDAPP_WORKERS"] = str(server.cfg.workers)
     os.environ["FIELDAPP_THREADS"] = str(server.cfg.threads)

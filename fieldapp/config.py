@@ -75,7 +75,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Threads per process (gunicorn.conf.py sets it), how many of them may write sync
         # batches at once, how many more may wait for one, and how long each may wait
         # (sync/gate.py); any other batch is answered 503 + Retry-After at once. None: from
-        # the threads (sync_gate below), so two threads stay out of the gate: one may be
+        # the threads (gate_sizes below), so two threads stay out of the gate: one may be
         # folding batches into the tally (one per process, store.catch_up_everywhere), one
         # is free for sign-in, pages and /healthz whatever the phones do.
         "FIELDAPP_THREADS": None,
@@ -117,7 +117,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         cfg.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     workers = cfg.get("FIELDAPP_WORKERS")
     cfg["FIELDAPP_WORKERS"] = int(workers) if workers not in (None, "") else None
-    cfg["FIELDAPP_SYNC_SLOTS"], cfg["FIELDAPP_SYNC_QUEUE"] = sync_gate(
+    cfg["FIELDAPP_SYNC_SLOTS"], cfg["FIELDAPP_SYNC_QUEUE"] = gate_sizes(
         cfg.get("FIELDAPP_SYNC_SLOTS"), cfg.get("FIELDAPP_SYNC_QUEUE"), cfg["FIELDAPP_THREADS"]
     )
     cfg["FIELDAPP_SYNC_WAIT"] = max(0.0, float(cfg["FIELDAPP_SYNC_WAIT"]))
@@ -145,7 +145,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         check_ratelimit_storage(cfg["RATELIMIT_STORAGE_URI"], cfg["FIELDAPP_WORKERS"])
 
 
-def sync_gate(slots: Any, queue: Any, threads: Any) -> tuple[int, int]:
+def gate_sizes(slots: Any, queue: Any, threads: Any) -> tuple[int, int]:
     """Sync batches one process writes at once, and how many more may wait: as given, else
     from the threads: a quarter of them write (>= 1), the rest but two may wait.
 

@@ -277,13 +277,13 @@ def sync_slot() -> Iterator[None]:
     up to FIELDAPP_SYNC_WAIT seconds: sign-in, pages and /healthz keep their threads, and no
     phone's request waits past the proxy's timeout (the phone backs off and sends again).
     """
-    the_gate = sync_gate()
-    if not the_gate.enter(current_app.config["FIELDAPP_SYNC_WAIT"]):
+    process_gate = sync_gate()
+    if not process_gate.enter(current_app.config["FIELDAPP_SYNC_WAIT"]):
         raise ApiError(503, "busy")
     try:
         yield
     finally:
-        the_gate.leave()
+        process_gate.leave()
 
 
 def sync_gate() -> gate.Gate:

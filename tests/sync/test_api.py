@@ -616,9 +616,9 @@ def test_a_database_too_busy_to_answer_in_time_is_a_503_not_a_500(
 def test_the_gate_leaves_two_threads_out_of_it():
     """gunicorn.conf.py's threads: a quarter may write batches (at least one), the rest but two
     may wait for a slot (one thread may be folding, one is free for the rest); given values win."""
-    from fieldapp.config import sync_gate
+    from fieldapp.config import gate_sizes
 
-    assert sync_gate(None, None, "8") == (2, 4) and sync_gate(None, None, "2") == (1, 0)
-    assert sync_gate(None, None, "16") == (4, 10)
-    assert sync_gate("0", None, "4") == (0, 2) and sync_gate("6", "1", "4") == (6, 1)
-    assert sync_gate(None, None, None) == (4, 4)
+    assert gate_sizes(None, None, "8") == (2, 4) and gate_sizes(None, None, "2") == (1, 0)
+    assert gate_sizes(None, None, "16") == (4, 10)
+    assert gate_sizes("0", None, "4") == (0, 2) and gate_sizes("6", "1", "4") == (6, 1)
+    assert gate_sizes(None, None, None) == (4, 4)
