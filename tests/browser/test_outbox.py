@@ -38,6 +38,24 @@ def stored_report(page, server_db, member_id: int, wanted, timeout_s: float = 20
 
 def test_the_officer_sees_what_a_failing_phone_holds(phone, phone_factory, live, server_db):
     member = server_db.new_member()
+    bodies = []
+    busy = []  # from the moment it holds True, every batch fails (a saturated server)
+
+    def sync(route):
+        if not busy:
+            route.continue_()
+            return
+        bodies.append(json.loads(route.request.post_data or "{}"))
+        route.fulfill(
+            status=503,
+            headers={"Retry-After": "30"},
+            content_type="application/json",
+            body=json.dumps({"error": "busy", "message": "Hệ thống đang bận."}),
+        )
+
+    # Routed before the phone opens: a route added while its service worker runs may not
+    # reach the worker's requests in time (seen under load: the send went around it).
+    phone.route("**/api/v1/sync", sync)
     page = phone.new_page()
     enrol(page, live.url, member["code"])
     units = page.evaluate(
@@ -52,18 +70,7 @@ def test_the_officer_sees_what_a_failing_phone_holds(phone, phone_factory, live,
         server_db.set_unit_active(closed, True)
 
     # From now on every batch fails (a saturated server); the light report still goes through.
-    bodies = []
-
-    def busy(route):
-        bodies.append(json.loads(route.request.post_data or "{}"))
-        route.fulfill(
-            status=503,
-            headers={"Retry-After": "30"},
-            content_type="application/json",
-            body=json.dumps({"error": "busy", "message": "Hệ thống đang bận."}),
-        )
-
-    phone.route("**/api/v1/sync", busy)
+    busy.append(True)
     log_resident(page, "Lý Thị Gấm")
     log_resident(page, "Đào Văn Khải")
     wait_for_states(
