@@ -18,44 +18,46 @@ def one_of(column: Any, values: list[Any]) -> sa.ColumnElement[bool]:
         return column == sa.any_(
             sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
         )
-    return column.in_(list(values))
+    # SQLite: one expanding parameter, not a literal per value to coerce and name.
+    return column.in_(sa.bindparam(None, list(values), expanding=True))
 
 
 def insert_many(table: sa.Table, rows: list[dict[str, Any]], on_conflict: str = "") -> None:
     """Insert rows (all with the same keys) in one statement; `on_conflict` may follow it.
 
-    PostgreSQL: one INSERT ... SELECT FROM unnest() with an array per column, a short
-    statement the driver prepares once, whatever the number of rows (a multi-row VALUES
-    of thousands of placeholders is parsed afresh by psycopg every time, and an executemany
-    is one statement per row). SQLite: an executemany of tuples, which its driver loops in C.
-    `on_conflict` is an ON CONFLICT clause both databases read the same way.
+    The rows go to the driver a column at a time, each value converted by its column type's
+    own bind processor (what SQLAlchemy does per row and per parameter, a third of a sync
+    batch's insert when it did). PostgreSQL: one INSERT ... SELECT FROM unnest() with an array
+    per column, sent in binary: a short statement the driver prepares once, whatever the
+    number of rows (a multi-row VALUES of thousands of placeholders is parsed afresh every
+    time, an executemany is one statement per row, and text arrays are quoted value by value
+    in Python: 2,000 rows of tally_atoms took 46 ms so, 35 ms in binary, 18 ms of it the
+    server's). SQLite: an executemany of tuples, which its driver loops in C. `on_conflict` is
+    an ON CONFLICT clause both databases read the same way.
     """
     if not rows:
         return
-    columns = list(rows[0])
-    # The names come from the table's own columns and the caller's constant clause.
-    names = ", ".join(f'"{c}"' for c in columns)
-    if db.session.get_bind().dialect.name == "postgresql":
-        dialect = postgresql.dialect()
-        arrays = ", ".join(
-            f"CAST(:{c} AS {table.c[c].type.compile(dialect=dialect)}[])" for c in columns
-        )
-        statement = sa.text(
-            f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) {on_conflict}"  # noqa: S608
-        ).bindparams(*[sa.bindparam(c, type_=postgresql.ARRAY(table.c[c].type)) for c in columns])
-        db.session.execute(statement, {c: [row[c] for row in rows] for c in columns})
-        return
-    # SQLite: the driver's executemany over plain tuples, built a column at a time as on
-    # PostgreSQL, each value converted by its column type's own bind processor (what
-    # SQLAlchemy does per row and per parameter dict, a third of a sync batch's insert).
     connection = db.session.connection()
+    dialect = connection.dialect
+    columns = list(rows[0])
     data = []
     for c in columns:
         column = [row[c] for row in rows]
-        convert = table.c[c].type.bind_processor(connection.dialect)
+        convert = table.c[c].type.bind_processor(dialect)
         if convert is not None:
             column = [None if value is None else convert(value) for value in column]
         data.append(column)
+    # The names come from the table's own columns and the caller's constant clause.
+    names = ", ".join(f'"{c}"' for c in columns)
+    if dialect.name == "postgresql":
+        arrays = ", ".join(
+            f"%({c})b::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns
+        )
+        statement = (
+            f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) {on_conflict}"  # noqa: S608
+        )
+        connection.exec_driver_sql(statement, dict(zip(columns, data, strict=True)))
+        return
     marks = ", ".join("?" for _ in columns)
     statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {on_conflict}"  # noqa: S608
     connection.exec_driver_sql(statement, list(zip(*data, strict=True)))

@@ -358,8 +358,9 @@ def _take_pending(campaign_id: int, ward_id: int, limit: int) -> list[str | None
         .order_by(TallyPending.id)
         .limit(limit)
     )
-    taken = sa.delete(TallyPending).where(TallyPending.id.in_(oldest.scalar_subquery()))
-    return list(db.session.scalars(taken.returning(TallyPending.resident_key)))
+    pending = TallyPending.__table__  # (the table: no ORM objects to keep in step)
+    taken = sa.delete(pending).where(pending.c.id.in_(oldest.scalar_subquery()))
+    return list(db.session.scalars(taken.returning(pending.c.resident_key)))
 
 
 def _take_all_pending(campaign_id: int, ward_id: int) -> None:
@@ -374,29 +375,26 @@ def fold(campaign: Campaign, ward_id: int, keys: set[str]) -> None:
     ordered = sorted(keys)
     old: dict[str, list[Atom]] = defaultdict(list)
     new: dict[str, list[Atom]] = defaultdict(list)
-    a = TallyAtom
+    atoms = TallyAtom.__table__
     for chunk in _chunks(ordered):
-        query = sa.select(*[a.__table__.c[c] for c in _ATOM_COLUMNS]).where(
-            a.campaign_id == campaign.id, a.ward_id == ward_id, one_of(a.resident_key, chunk)
+        taken = sa.delete(atoms).where(
+            atoms.c.campaign_id == campaign.id,
+            atoms.c.ward_id == ward_id,
+            one_of(atoms.c.resident_key, chunk),
         )
-        for row in db.session.execute(query):
+        for row in db.session.execute(taken.returning(*[atoms.c[c] for c in _ATOM_COLUMNS])):
             old[row[0]].append(_atom(row))
         for atom in _counted(campaign, ward_id, one_of(Assist.resident_key, chunk)):
             new[atom[0]].append(atom)
-    changed = [k for k in ordered if Counter(old[k]) != Counter(new[k])]
-    if not changed:
-        return
+    _insert(TallyAtom, [_atom_row(campaign.id, ward_id, x) for k in ordered for x in new[k]])
+    changed = [k for k in ordered if _changed(old.get(k), new.get(k))]
+    # Residents who move the same way (most often: none before, one assist of the same unit,
+    # category, day and steps after) move the figures alike: each move is worked out once.
+    moves = Counter((_shape(old.get(k)), _shape(new.get(k))) for k in changed)
     kinds, steps = _unit_kinds(ward_id), set(campaign.step_keys)
     deltas: dict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for key in changed:
-        _move(deltas, _marks(old[key], kinds, steps), _marks(new[key], kinds, steps))
-    for chunk in _chunks(changed):
-        db.session.execute(
-            sa.delete(a).where(
-                a.campaign_id == campaign.id, a.ward_id == ward_id, one_of(a.resident_key, chunk)
-            )
-        )
-    _insert(TallyAtom, [_atom_row(campaign.id, ward_id, x) for k in changed for x in new[k]])
+    for (before, after), residents in moves.items():
+        _move(deltas, _marks(before, kinds, steps), _marks(after, kinds, steps), residents)
     _add_figures(campaign.id, ward_id, deltas)
     pairs = {(x[6], x[7]) for k in changed for x in old[k] + new[k] if _named(x)}
     _recount_names(campaign.id, ward_id, pairs)
@@ -414,8 +412,10 @@ def rebuild(campaign: Campaign, ward_id: int) -> None:
     kinds, steps = _unit_kinds(ward_id), set(campaign.step_keys)
     deltas: dict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     names: dict[tuple[str, int], set[str]] = defaultdict(set)
+    moves = Counter(_shape(atoms) for atoms in residents.values())
+    for after, count in moves.items():
+        _move(deltas, {}, _marks(after, kinds, steps), count)
     for key, atoms in residents.items():
-        _move(deltas, {}, _marks(atoms, kinds, steps))
         for atom in atoms:
             if _named(atom):
                 names[(atom[6], atom[7])].add(key)
@@ -468,10 +468,26 @@ def _unit_kinds(ward_id: int) -> dict[int, str]:
     return {unit_id: kind for unit_id, kind in db.session.execute(query)}
 
 
-def _marks(atoms: list[Atom], kinds: dict[int, str], steps: set[str]) -> Marks:
+def _changed(old: list[Atom] | None, new: list[Atom] | None) -> bool:
+    if not old or not new:  # (the common case: a new resident)
+        return bool(old) != bool(new)
+    return Counter(old) != Counter(new)
+
+
+Shape = tuple[tuple[int, str, date, str, int], ...]  # what of a resident's atoms the groups see
+
+
+def _shape(atoms: list[Atom] | None) -> Shape:
+    """The part of a resident's atoms that decides their groups (not who they are)."""
+    if not atoms:
+        return ()
+    return tuple(sorted(atom[1:6] for atom in atoms))
+
+
+def _marks(shape: Shape, kinds: dict[int, str], steps: set[str]) -> Marks:
     """The groups a resident's counted assists put them in: [assists, attempts, steps]."""
     marks: Marks = {}
-    for _, unit, category, day, step_text, attempts, _, _ in atoms:
+    for unit, category, day, step_text, attempts in shape:
         reached = [s for s in step_text.split(",") if s in steps]
         iso = day.isoformat()
         for group in (
@@ -492,34 +508,36 @@ def _marks(atoms: list[Atom], kinds: dict[int, str], steps: set[str]) -> Marks:
     return marks
 
 
-def _move(deltas: dict[tuple[str, int, str, str], list[int]], old: Marks, new: Marks) -> None:
-    """Add to `deltas` ([residents, assists, attempts] per group and step) one resident's
-    move from the groups `old` to the groups `new`."""
+def _move(
+    deltas: dict[tuple[str, int, str, str], list[int]], old: Marks, new: Marks, n: int = 1
+) -> None:
+    """Add to `deltas` ([residents, assists, attempts] per group and step) the move of `n`
+    residents from the groups `old` to the groups `new`."""
     for group, after in new.items():
         before = old.get(group)
         if before == after:
             continue
         delta = deltas[(*group, "")]
         if before is None:  # joins the group (the common case: a new resident)
-            delta[0] += 1
-            delta[1] += after[0]
-            delta[2] += after[1]
+            delta[0] += n
+            delta[1] += n * after[0]
+            delta[2] += n * after[1]
             for step in after[2]:
-                deltas[(*group, step)][0] += 1
+                deltas[(*group, step)][0] += n
             continue
-        delta[1] += after[0] - before[0]
-        delta[2] += after[1] - before[1]
+        delta[1] += n * (after[0] - before[0])
+        delta[2] += n * (after[1] - before[1])
         for step in before[2] ^ after[2]:
-            deltas[(*group, step)][0] += 1 if step in after[2] else -1
+            deltas[(*group, step)][0] += n if step in after[2] else -n
     for group, before in old.items():
         if group in new:
             continue
         delta = deltas[(*group, "")]  # leaves the group
-        delta[0] -= 1
-        delta[1] -= before[0]
-        delta[2] -= before[1]
+        delta[0] -= n
+        delta[1] -= n * before[0]
+        delta[2] -= n * before[1]
         for step in before[2]:
-            deltas[(*group, step)][0] -= 1
+            deltas[(*group, step)][0] -= n
 
 
 def _figure_row(
