@@ -13,8 +13,19 @@ import signal
 import sys
 from typing import Any
 
-# Where to listen: behind nginx on the same host, a loopback port.
-bind = os.environ.get("FIELDAPP_BIND", "127.0.0.1:8000")
+# Two pools of the same app, each its own gunicorn (deploy/fieldapp@.service, one unit per
+# pool): "sync" takes the phones' POST /api/v1/sync, "web" everything else, and nginx sends
+# each its requests (deploy/nginx-fieldapp.conf; while the sync pool is down, web takes the
+# batches too). On deadline night the officer's dashboard, sign-in and /healthz are then
+# served by processes that no batch keeps busy: with one pool for all, a dashboard shared
+# its process (Python runs one thread at a time) with that process's writing batches and
+# took 3.5-4.3 s at the 95th percentile under 100 phones, 0.4 s beside them (README,
+# "Figures"). Where to listen: behind nginx on the same host, a loopback port per pool.
+POOLS = {"web": "127.0.0.1:8000", "sync": "127.0.0.1:8001"}
+pool = os.environ.get("FIELDAPP_POOL") or "web"
+if pool not in POOLS:
+    sys.exit(f"FIELDAPP_POOL={pool!r}: not a pool of gunicorn.conf.py ({', '.join(POOLS)})")
+bind = os.environ.get("FIELDAPP_BIND") or POOLS[pool]
 
 # Threaded workers: each process serves `threads` requests at once, so sign-in, pages and
 # /healthz are answered while other threads wait on the database for a phone's batch (with

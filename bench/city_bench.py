@@ -511,7 +511,7 @@ def run_fleet(
     database_url: str, devices: list[Device], batches: int, size: int, workers: int, log: Path
 ) -> dict[str, Any]:
     """All devices post at once through the production server; prints and returns figures."""
-    server = production_server(database_url, log, workers)
+    server = production_server(database_url, log, workers, pool="sync")  # as nginx routes them
     server.start()
     barrier = threading.Barrier(len(devices) + 1)
     try:

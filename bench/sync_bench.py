@@ -15,8 +15,10 @@ record. Printed: records/s answered and folded, records/s answered only, the bas
 their ratio; medians of --repeat runs.
 
 --phones N (PostgreSQL): the deadline night. One ward with N enrolled members' phones; the
-production server (`gunicorn -c gunicorn.conf.py`, threaded workers, Redis for the rate
-limits); while the officer's dashboard is loaded every 3 s and /healthz and /login are probed
+production servers (`gunicorn -c gunicorn.conf.py`, threaded workers, Redis for the rate
+limits), as deployed: the phones' batches to the `sync` pool, the officer's dashboard and the
+probes to the `web` pool, as nginx routes them (deploy/; --one-pool: one server for all);
+while the officer's dashboard is loaded every 3 s and /healthz and /login are probed
 twice a second, first one phone sends --batches (at least 20) batches of 50 alone, then all
 N phones at once. A 503 answer is waited out (its Retry-After and up to half of it again, as
 the phone does) and resent.
@@ -426,7 +428,9 @@ def _p95(values: list[float]) -> float:
     return percentile(values, 0.95) * 1000 if values else float("nan")
 
 
-def deadline_night(url: str, n_phones: int, n_batches: int, workers: int | None) -> None:
+def deadline_night(
+    url: str, n_phones: int, n_batches: int, workers: int | None, pools: bool = True
+) -> None:
     """N phones of one ward at once through the production server (see the docstring)."""
     app = empty_app(url)
     with app.app_context():
@@ -448,9 +452,13 @@ def deadline_night(url: str, n_phones: int, n_batches: int, workers: int | None)
     # not swing the ratio.
     plan[0] = [make_records(50, units[0], rnd) for _ in range(max(n_batches, LONE_BATCHES))]
     log = Path(tempfile.mkdtemp()) / "gunicorn.log"
-    server = production_server(url, log, workers)
+    server = production_server(url, log, workers, pool="sync" if pools else "web")
     server.start()
-    watcher = Watcher(server.port)
+    web = server
+    if pools:  # the officer, /healthz and /login on the web pool, as nginx routes them
+        web = production_server(url, log.with_name("web.log"), pool="web", flush=False)
+        web.start()
+    watcher = Watcher(web.port)
     watcher.start()
     try:
         watcher.officer.call("GET", "/reports/")  # the figures are live from here on
@@ -465,6 +473,8 @@ def deadline_night(url: str, n_phones: int, n_batches: int, workers: int | None)
         watcher.stop.set()
         watcher.join(10)
         server.stop()
+        if web is not server:
+            web.stop()
     alone_rate = len(alone.acked) / alone_s
     acked = [pair for p in fleet for pair in p.acked]
     fleet_rate = len(acked) / fleet_s
@@ -472,10 +482,15 @@ def deadline_night(url: str, n_phones: int, n_batches: int, workers: int | None)
     requests = sorted(t for p in fleet for t in p.requests)
     during = {k: v[marks[k] :] for k, v in watcher.times.items()}
     errors = [e for p in [alone, *fleet] for e in p.errors] + watcher.failures
+    shape = (
+        "two pools as deployed: the phones on `sync`, the officer and the probes on `web`"
+        if pools
+        else "one pool for everything"
+    )
     print(
         f"\n{n_phones} phones of one ward, {n_batches} batches of 50 each, through "
-        f"gunicorn -c gunicorn.conf.py ({workers or 'its default'} workers), PostgreSQL, "
-        "Redis, the dashboard loaded every 3 s"
+        f"gunicorn -c gunicorn.conf.py ({workers or 'its default'} workers; {shape}), "
+        "PostgreSQL, Redis, the dashboard loaded every 3 s"
     )
     print(
         f"one phone alone: {alone_rate:,.0f} records/s (a batch in "
@@ -557,6 +572,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", type=int, default=4, help="batches of 50 per phone")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: the config's)")
     parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument(
+        "--one-pool",
+        action="store_true",
+        help="--phones: one gunicorn for everything (no sync pool), to compare",
+    )
     args = parser.parse_args(argv)
     if args.phones and not args.postgres:
         parser.error("--phones needs --postgres (SQLite has a single writer)")
@@ -565,7 +585,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_in_process:
         in_process(url, args.repeat, args.total)
     if args.phones:
-        deadline_night(url, args.phones, args.batches, args.workers)
+        deadline_night(url, args.phones, args.batches, args.workers, not args.one_pool)
     tmp.cleanup()
 
 

@@ -279,16 +279,24 @@ def stream(
 REDIS_BENCH = "redis://127.0.0.1:6379/9"  # emptied by each benchmark that serves
 
 
-def production_server(database_url: str, log: Path, workers: int | None = None) -> Gunicorn:
+_SECRET = secrets.token_hex(32)
+
+
+def production_server(
+    database_url: str, log: Path, workers: int | None = None, pool: str = "web", flush: bool = True
+) -> Gunicorn:
     """The deployment's command, `gunicorn -c gunicorn.conf.py app:app`, in production mode
-    with Redis for the rate limits, over `database_url` (workers: the config's by default)."""
+    with Redis for the rate limits, over `database_url` (workers: the config's by default),
+    as the unit of `pool` runs it (deploy/fieldapp@.service); on a port of its own."""
     import redis
 
-    redis.Redis.from_url(REDIS_BENCH).flushdb()
+    if flush:
+        redis.Redis.from_url(REDIS_BENCH).flushdb()
     env = {
-        "SECRET_KEY": secrets.token_hex(32),
+        "SECRET_KEY": _SECRET,  # one for both pools, as their units read one file
         "FIELDAPP_ENV": "production",
         "FIELDAPP_RATELIMIT_STORAGE_URI": REDIS_BENCH,
+        "FIELDAPP_POOL": pool,
     }
     return Gunicorn(database_url, log, workers=workers, config=ROOT / "gunicorn.conf.py", env=env)
 

@@ -1,5 +1,7 @@
-"""A service that comes back: deploy/fieldapp.service, deploy/nginx-fieldapp.conf, and the kill
-and restart rules they promise, replayed on the real gunicorn.
+"""A service that comes back: deploy/fieldapp@.service (a unit per pool), the nginx site
+deploy/nginx-fieldapp.conf, and the kill and restart rules they promise, replayed on the real
+gunicorn; nginx sending the phones' batches to the sync pool and the rest to the web pool,
+replayed on a real nginx.
 
 systemd itself does not run here (no init system in the test machine or CI). So the unit and
 the nginx site are read for the settings they promise (and checked by `systemd-analyze verify`
@@ -13,13 +15,17 @@ answering again within 10 s. Rate limits in Redis database 7, as in tests/test_o
 from __future__ import annotations
 
 import contextlib
+import http.client
+import http.server
 import os
 import re
 import runpy
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +36,7 @@ from fieldapp import config as app_config
 from fieldapp import create_app
 from tests.fleet import GUNICORN, ROOT, free_port, request
 
-UNIT = ROOT / "deploy" / "fieldapp.service"
+UNIT = ROOT / "deploy" / "fieldapp@.service"
 NGINX = ROOT / "deploy" / "nginx-fieldapp.conf"
 CONFIG = ROOT / "gunicorn.conf.py"
 REDIS = "redis://127.0.0.1:6379/7"
@@ -89,9 +95,17 @@ def seconds(value: str) -> float:
     return number * {"ms": 0.001, "s": 1, "m": 60}[unit]
 
 
-def gunicorn_settings() -> dict[str, object]:
-    """gunicorn.conf.py's values, as gunicorn reads them (no FIELDAPP_* overrides)."""
-    return runpy.run_path(str(CONFIG))
+def gunicorn_settings(pool: str = "") -> dict[str, object]:
+    """gunicorn.conf.py's values, as gunicorn reads them (FIELDAPP_POOL=`pool`, no other
+    FIELDAPP_* overrides)."""
+    saved = {k: os.environ.pop(k) for k in ("FIELDAPP_POOL", "FIELDAPP_BIND") if k in os.environ}
+    try:
+        if pool:
+            os.environ["FIELDAPP_POOL"] = pool
+        return runpy.run_path(str(CONFIG))
+    finally:
+        os.environ.pop("FIELDAPP_POOL", None)
+        os.environ.update(saved)
 
 
 # ---------------------------------------------------------------- the unit
@@ -116,6 +130,21 @@ def test_the_unit_runs_the_production_command_as_its_own_user():
     assert service("Type") == "notify"  # gunicorn tells systemd when it listens
 
 
+def test_one_unit_per_pool_each_on_its_own_port_and_run_directory():
+    # fieldapp@web and fieldapp@sync: the instance name is the pool gunicorn.conf.py reads.
+    assert service("Environment") == "FIELDAPP_POOL=%i"
+    assert service("RuntimeDirectory") == "fieldapp-%i"
+    assert "--control-socket /run/fieldapp-%i/gunicorn.ctl" in service("ExecStart")
+    binds = {pool: gunicorn_settings(pool)["bind"] for pool in ("web", "sync")}
+    assert binds == {"web": "127.0.0.1:8000", "sync": "127.0.0.1:8001"}
+    assert gunicorn_settings()["bind"] == binds["web"]  # no pool named: the whole app
+
+
+def test_gunicorn_refuses_a_pool_it_does_not_know():
+    with pytest.raises(SystemExit, match="FIELDAPP_POOL='sinc'"):
+        gunicorn_settings("sinc")
+
+
 def test_the_unit_is_hardened():
     assert service("NoNewPrivileges") == "yes"
     assert service("ProtectSystem") == "strict"
@@ -137,7 +166,7 @@ def systemd_analyze() -> str:
 
 def unit_copy(tmp_path: Path) -> Path:
     """The unit with its ExecStart pointing at this checkout's gunicorn (verify checks it)."""
-    copy = tmp_path / "fieldapp.service"
+    copy = tmp_path / "fieldapp@web.service"  # an instance: verify needs one
     text = UNIT.read_text(encoding="utf-8")
     copy.write_text(text.replace("/srv/fieldapp/.venv/bin/gunicorn", str(GUNICORN)))
     return copy
@@ -181,14 +210,17 @@ def test_nginx_takes_the_apps_upload_limit_and_waits_as_long_as_a_worker():
         (value,) = nginx(directive)
         assert seconds(value) >= worker_timeout, directive
     # nginx drops an idle upstream connection before gunicorn does (no 502 on reuse).
-    (idle,) = nginx("keepalive_timeout")
-    assert seconds(idle) < gunicorn_settings()["keepalive"]
+    idles = nginx("keepalive_timeout")
+    assert len(idles) == 2  # one per upstream: web and sync
+    assert all(seconds(idle) < gunicorn_settings()["keepalive"] for idle in idles)
 
 
 def test_nginx_proxies_to_gunicorn_with_the_headers_the_app_trusts():
-    (upstream,) = [args for args in nginx("server") if args]  # not the `server {` blocks
-    assert upstream == gunicorn_settings()["bind"]
-    assert nginx("proxy_pass") == ["http://fieldapp"]
+    servers = [args for args in nginx("server") if args]  # not the `server {` blocks
+    web, sync = gunicorn_settings("web")["bind"], gunicorn_settings("sync")["bind"]
+    assert servers == [web, sync, f"{web} backup"]  # fieldapp, then fieldapp_sync
+    assert nginx("location") == ["/.well-known/acme-challenge/", "/", "= /api/v1/sync", "/"]
+    assert nginx("proxy_pass") == ["http://fieldapp_sync", "http://fieldapp"]
     headers = dict(value.split(" ", 1) for value in nginx("proxy_set_header"))
     # ProxyFix(x_for, x_proto, x_host) with FIELDAPP_TRUSTED_PROXIES=1 (fieldapp/__init__.py).
     assert headers["X-Forwarded-For"] == "$proxy_add_x_forwarded_for"
@@ -219,7 +251,7 @@ def test_nginx_compresses_every_text_type_the_app_sends(tmp_path):
     assert sent - {"text/html"} <= types, sent - types
 
 
-def test_nginx_accepts_the_site(tmp_path):
+def nginx_program() -> str:
     program = shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
     )
@@ -227,27 +259,127 @@ def test_nginx_accepts_the_site(tmp_path):
         if IN_CI:
             pytest.fail("nginx is missing (apt-get install nginx-light)")
         pytest.skip("nginx is not installed")
+    return program
+
+
+def site_copy(tmp_path: Path, site: str) -> Path:
+    """nginx.conf running `site` under tmp_path, with a certificate made for it."""
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
          "-subj", "/CN=cds.example.vn", "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
-    site = NGINX.read_text(encoding="utf-8")
     site = re.sub(r"ssl_certificate_key \S+;", f"ssl_certificate_key {key};", site)
     site = re.sub(r"ssl_certificate \S+;", f"ssl_certificate {cert};", site)
     (tmp_path / "site.conf").write_text(site)
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+    conf = tmp_path / "nginx.conf"
+    user = "user root;\n" if os.geteuid() == 0 else ""  # workers write tmp_path's temp files
+    conf.write_text(
+        f"{user}pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
         f"http {{\n access_log off;\n include {tmp_path}/site.conf;\n}}\n"
     )
+    return conf
+
+
+def test_nginx_accepts_the_site(tmp_path):
+    program = nginx_program()
+    conf = site_copy(tmp_path, NGINX.read_text(encoding="utf-8"))
     result = subprocess.run(
-        [program, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        [program, "-t", "-p", str(tmp_path), "-c", str(conf)],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 0 and "test is successful" in result.stderr, result.stderr
+
+
+class Pool(threading.Thread):
+    """A stand-in for one gunicorn pool: answers every request with its own name."""
+
+    def __init__(self, name: str, port: int) -> None:
+        super().__init__(daemon=True)
+        pool = name
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # closed after each answer: a stopped pool is gone
+
+            def answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                body = pool.encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+
+    def run(self) -> None:
+        self.server.serve_forever(poll_interval=0.05)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_nginx_sends_the_batches_to_the_sync_pool_and_to_web_while_it_is_down(tmp_path):
+    program = nginx_program()
+    web_port, sync_port, https = free_port(), free_port(), free_port()
+    site = NGINX.read_text(encoding="utf-8")
+    site = site.replace("127.0.0.1:8000", f"127.0.0.1:{web_port}")
+    site = site.replace("127.0.0.1:8001", f"127.0.0.1:{sync_port}")
+    site = re.sub(r"listen \[::\]:\S+( ssl http2)?;", "", site)
+    site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https} ssl;")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{free_port()};")
+    conf = site_copy(tmp_path, site)
+    pools = {name: Pool(name, port) for name, port in (("web", web_port), ("sync", sync_port))}
+    for pool in pools.values():
+        pool.start()
+    server = subprocess.Popen(
+        [program, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # (its errors go to tmp_path/error.log)
+    )
+
+    def ask(method: str, path: str) -> str:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        deadline = time.monotonic() + 20
+        while True:
+            connection = http.client.HTTPSConnection(
+                "127.0.0.1", https, timeout=10, context=context
+            )
+            try:
+                connection.request(method, path, body=b"{}" if method == "POST" else None,
+                                   headers={"Host": "cds.example.vn"})  # fmt: skip
+                response = connection.getresponse()
+                return f"{response.status} {response.read().decode()}"
+            except (ConnectionRefusedError, ssl.SSLError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)  # nginx is still starting
+            finally:
+                connection.close()
+
+    try:
+        assert ask("POST", "/api/v1/sync") == "200 sync"
+        for method, path in (("GET", "/reports/"), ("GET", "/healthz"), ("POST", "/login"),
+                             ("POST", "/api/v1/devices"), ("GET", "/api/v1/sync/x")):  # fmt: skip
+            assert ask(method, path) == "200 web", (method, path)
+        pools["sync"].close()  # fieldapp@sync restarting, or never enabled
+        assert ask("POST", "/api/v1/sync") == "200 web"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        for pool in pools.values():
+            with contextlib.suppress(Exception):
+                pool.close()
 
 
 # ---------------------------------------------------------------- killed, and back
