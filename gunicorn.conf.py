@@ -28,20 +28,21 @@ if pool not in POOLS:
 bind = os.environ.get("FIELDAPP_BIND") or POOLS[pool]
 
 # Threaded workers: each process serves `threads` requests at once, so sign-in, pages and
-# /healthz are answered while other threads wait on the database for a phone's batch (with
-# one-request "sync" workers they queued behind every batch). The app's sync gate
-# (fieldapp/sync/gate.py) lets a quarter of the threads write batches at once
-# (FIELDAPP_SYNC_SLOTS) and the rest but two wait up to 5 s for a slot (FIELDAPP_SYNC_QUEUE,
-# FIELDAPP_SYNC_WAIT); any other batch is answered 503 + Retry-After: 2 at once. One more
-# thread may be folding batches into the tally after their answers, and one is always free
-# for the rest. Chosen by bench/sync_bench.py --phones 100 on 2 cores (README, "Figures"):
-# more writing slots or a longer queue kept the CPU so busy that /healthz and /login waited
-# seconds; fewer slots without a queue left them idle while turned-away phones waited.
+# /healthz are answered while other threads wait on the database (with one-request "sync"
+# workers they queued behind every batch). The app's sync gate (fieldapp/sync/gate.py) lets
+# a quarter of the threads write batches at once (FIELDAPP_SYNC_SLOTS) and the rest but two
+# wait up to 5 s for a slot (FIELDAPP_SYNC_QUEUE, FIELDAPP_SYNC_WAIT); any other batch is
+# answered 503 + Retry-After: 2 at once. One more thread may be folding batches into the
+# tally after their answers, and one is always free for the rest. Per pool, chosen by
+# bench/sync_bench.py --phones 100 on 2 cores (README, "Figures"): the sync pool 12 threads
+# (3 writing, 7 waiting): 2,747-3,386 records/s, a batch's 95th percentile 3.5-4.2 s, where 8
+# threads turned a quarter of the batches away (p95 5.9-6.2 s) and 16 gained nothing. The web
+# pool keeps 8: should it take the batches (sync down), fewer writers leave sign-in room.
 # WEB_CONCURRENCY (the usual name, also read by gunicorn itself) or 2 x cores + 1 processes:
 # Python runs one thread at a time per process, so processes use the cores, threads the waits.
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count() + 1)
-threads = int(os.environ.get("FIELDAPP_THREADS") or 8)
+threads = int(os.environ.get("FIELDAPP_THREADS") or {"web": 8, "sync": 12}[pool])
 
 # A worker that stops answering its master's heartbeat for `timeout` seconds is killed. With
 # threaded workers the heartbeat does not wait for requests, so a long streamed export is

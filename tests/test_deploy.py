@@ -137,6 +137,8 @@ def test_one_unit_per_pool_each_on_its_own_port_and_run_directory():
     assert "--control-socket /run/fieldapp-%i/gunicorn.ctl" in service("ExecStart")
     binds = {pool: gunicorn_settings(pool)["bind"] for pool in ("web", "sync")}
     assert binds == {"web": "127.0.0.1:8000", "sync": "127.0.0.1:8001"}
+    # The sync pool's threads wait for a writing slot (config.gate_sizes): 3 write, 7 wait.
+    assert {pool: gunicorn_settings(pool)["threads"] for pool in binds} == {"web": 8, "sync": 12}
     assert gunicorn_settings()["bind"] == binds["web"]  # no pool named: the whole app
 
 
