@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from fieldapp import create_app
+from fieldapp import SQLITE_CACHE_KIB, SQLITE_CHECKPOINT_PAGES, create_app
 from fieldapp.admin.views import reset_password
 from fieldapp.config import ConfigError
 from fieldapp.extensions import db
@@ -45,6 +45,24 @@ def test_production_cookies_are_secure(tmp_path, monkeypatch):
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_a_sqlite_file_is_opened_for_many_writers_and_erasure(tmp_path):
+    """Every connection to a SQLite file: WAL, foreign keys, zeroed deletes, a cache that holds a
+    ward's indexes and a checkpoint every ~40 MiB of WAL (erasure.scrub checkpoints at once)."""
+    settings = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite", "SECRET_KEY": "s" * 40}
+    app = create_app({**settings, "FIELDAPP_WORKERS": 1})
+    wanted = {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "synchronous": 1,  # NORMAL
+        "secure_delete": 1,
+        "cache_size": -SQLITE_CACHE_KIB,
+        "wal_autocheckpoint": SQLITE_CHECKPOINT_PAGES,
+    }
+    with app.app_context(), db.engine.connect() as conn:
+        found = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in wanted}
+    assert found == wanted
 
 
 @pytest.mark.parametrize(
