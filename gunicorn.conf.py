@@ -52,6 +52,16 @@ timeout = int(os.environ.get("FIELDAPP_WORKER_TIMEOUT", "120"))
 graceful_timeout = 60
 # nginx keeps connections to us alive between requests; a little over its own default.
 keepalive = 5
+if pool == "sync":
+    # A sync worker takes a connection only when a thread is free for it: one per place at
+    # its gate (slots and queue: threads - 2) and one for the fold. The rest wait in the
+    # listening socket's queue, which every worker takes from, oldest first. With gunicorn's
+    # 1000 each worker took connections as fast as it could and queued them behind its own
+    # threads, where no gate saw them: a batch on a busy worker waited while another's threads
+    # were free (bench/city_bench.py: a batch 3.95 s median, 9.6 s p95, 1.0 / 1.7 s of it in
+    # the app). No keep-alive then: a connection kept open would hold a thread's place.
+    worker_connections = threads - 1
+    keepalive = 0
 # Restart each worker after some thousands of requests (jittered so they do not all restart
 # at once): bounds the memory any slow leak could take over a long campaign.
 max_requests = 5000

@@ -508,7 +508,13 @@ def send_until_taken(
 
 
 def run_fleet(
-    database_url: str, devices: list[Device], batches: int, size: int, workers: int, log: Path
+    app: Flask,
+    database_url: str,
+    devices: list[Device],
+    batches: int,
+    size: int,
+    workers: int,
+    log: Path,
 ) -> dict[str, Any]:
     """All devices post at once through the production server; prints and returns figures."""
     server = production_server(database_url, log, workers, pool="sync")  # as nginx routes them
@@ -525,6 +531,7 @@ def run_fleet(
             for future in futures:
                 future.result()
             seconds = time.perf_counter() - t0
+        left, lag = _wait_folded(app, time.monotonic())  # the server folds by itself
     finally:
         server.stop()
     stored = sum(len(d.sent) for d in devices)
@@ -539,9 +546,29 @@ def run_fleet(
         f"{percentile(latencies, 0.95):.2f} s until stored (503 waits and resends included; "
         f"{busy} answers were 503 + Retry-After); errors: {len(errors)}"
     )
+    print(
+        f"figures of every ward caught up {lag:.1f} s after the last answer ({left:,} changes "
+        "were waiting to be folded in then)"
+    )
     for error in errors[:5]:
         print("   ", error)
-    return {"seconds": seconds, "stored": stored, "errors": errors, "busy": busy}
+    return {"seconds": seconds, "stored": stored, "errors": errors, "busy": busy, "lag": lag}
+
+
+def _wait_folded(app: Flask, since: float, limit: float = 300) -> tuple[int, float]:
+    """(changes waiting at `since`, seconds until none is left) — the server's own folding."""
+    with app.app_context():
+        try:
+            first = None
+            while True:
+                left = db.session.scalar(sa.select(sa.func.count()).select_from(TallyPending))
+                db.session.commit()
+                first = left if first is None else first
+                if not left or time.monotonic() - since > limit:
+                    return first or 0, time.monotonic() - since
+                time.sleep(0.2)
+        finally:
+            db.session.remove()
 
 
 def check_sync(city: City, devices: list[Device]) -> dict[str, Any]:
@@ -648,7 +675,7 @@ def main() -> None:
         devices = enrol_devices(city, args.devices)
         db.session.remove()
     log = Path(tmp.name) / "gunicorn.log"
-    run_fleet(url, devices, args.batches, args.batch_size, args.workers, log)
+    run_fleet(app, url, devices, args.batches, args.batch_size, args.workers, log)
     with app.app_context():
         check_sync(city, devices)
     if "Traceback" in log.read_text(errors="replace"):

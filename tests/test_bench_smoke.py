@@ -10,7 +10,17 @@ from flask import Flask
 
 from bench import city_bench
 from fieldapp.extensions import db
-from fieldapp.models import Assist, Campaign, Difficulty, Target, Unit, UnitReport, User, Ward
+from fieldapp.models import (
+    Assist,
+    Campaign,
+    Difficulty,
+    TallyPending,
+    Target,
+    Unit,
+    UnitReport,
+    User,
+    Ward,
+)
 from fieldapp.tally import rollup
 
 
@@ -57,9 +67,10 @@ def test_the_city_benchmark_builds_measures_and_syncs_a_tiny_city(
     assert {d.ward_id for d in devices} == set(city.ward_ids)  # spread over the wards
     db.session.remove()
     result = city_bench.run_fleet(
-        app.config["SQLALCHEMY_DATABASE_URI"], devices, 2, 5, 2, tmp_path / "gunicorn.log"
+        app, app.config["SQLALCHEMY_DATABASE_URI"], devices, 2, 5, 2, tmp_path / "gunicorn.log"
     )
     assert result["errors"] == [] and result["stored"] == 2 * 2 * 5
+    assert count(TallyPending) == 0  # the server folded everything before it was stopped
     check = city_bench.check_sync(city, devices)
     assert check == {"duplicates": 0, "double_current": 0, "missing": 0, "differ": []}
     assert count(Assist, Assist.is_current) == 200 + 2 * (5 + 4)  # second batches: 1 revision

@@ -142,6 +142,17 @@ def test_one_unit_per_pool_each_on_its_own_port_and_run_directory():
     assert gunicorn_settings()["bind"] == binds["web"]  # no pool named: the whole app
 
 
+def test_a_sync_worker_takes_only_the_connections_it_has_threads_for():
+    # A place at the gate for each (config.gate_sizes: threads - 2) and one for the fold; the
+    # rest wait in the listening socket's queue, shared by the workers, oldest first.
+    sync = gunicorn_settings("sync")
+    slots, queue = app_config.gate_sizes(None, None, sync["threads"])
+    assert sync["worker_connections"] == slots + queue + 1 == sync["threads"] - 1
+    assert sync["keepalive"] == 0  # a kept-alive connection would hold a thread's place
+    web = gunicorn_settings("web")
+    assert "worker_connections" not in web and web["keepalive"] == 5  # browsers' pages reuse
+
+
 def test_gunicorn_refuses_a_pool_it_does_not_know():
     with pytest.raises(SystemExit, match="FIELDAPP_POOL='sinc'"):
         gunicorn_settings("sinc")

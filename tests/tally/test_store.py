@@ -313,6 +313,22 @@ def test_phones_syncing_and_folding_at_once_never_count_a_resident_twice(threade
         db.session.remove()
 
 
+def test_catching_up_everywhere_goes_on_until_nothing_is_left(world, monkeypatch):
+    """The last batch of the night is folded in whole by the fold that follows it: no later
+    batch has to come and start another (the figures would wait for a reader)."""
+    monkeypatch.setattr(store, "FOLD_RESIDENTS", 2)  # a fold of two residents a transaction,
+    monkeypatch.setattr(store, "READ_ROUNDS", 1)  # one transaction a ward and pass
+    user = world.users["member"]
+    batch = [record(world, str(uuid.uuid4()), 1, _spec(PHONES[i % 3])) for i in range(9)]
+    batch += [record(world, str(uuid.uuid4()), 1, _spec(None)) for _ in range(4)]
+    contract.sync_records(batch, user)
+    assert pending() == 13
+    store.catch_up_everywhere()
+    assert pending() == 0
+    assert figures(world.campaign.id, world.ward.id) == rebuilt(world.campaign, world.ward.id)
+    assert store.ward_figures(world.campaign, world.ward.id).totals.assists == 13
+
+
 def test_an_open_batch_does_not_hold_up_another_batch_of_the_same_ward(backend, threaded):
     """No hot row: a batch written but not committed (one phone, one resident) does not block
     a batch of another resident of the same ward, nor the fold after it: the second commits
