@@ -67,6 +67,7 @@ from bench.synthetic import (  # noqa: E402
     stream,
     time_page,
     unit_kinds,
+    wait_folded,
 )
 from fieldapp.extensions import db  # noqa: E402
 from fieldapp.field.enrol import enrol_device, issue_code  # noqa: E402
@@ -531,7 +532,7 @@ def run_fleet(
             for future in futures:
                 future.result()
             seconds = time.perf_counter() - t0
-        left, lag = _wait_folded(app, time.monotonic())  # the server folds by itself
+        left, lag = wait_folded(app, time.monotonic())  # the server folds by itself
     finally:
         server.stop()
     stored = sum(len(d.sent) for d in devices)
@@ -553,22 +554,6 @@ def run_fleet(
     for error in errors[:5]:
         print("   ", error)
     return {"seconds": seconds, "stored": stored, "errors": errors, "busy": busy, "lag": lag}
-
-
-def _wait_folded(app: Flask, since: float, limit: float = 300) -> tuple[int, float]:
-    """(changes waiting at `since`, seconds until none is left) — the server's own folding."""
-    with app.app_context():
-        try:
-            first = None
-            while True:
-                left = db.session.scalar(sa.select(sa.func.count()).select_from(TallyPending))
-                db.session.commit()
-                first = left if first is None else first
-                if not left or time.monotonic() - since > limit:
-                    return first or 0, time.monotonic() - since
-                time.sleep(0.2)
-        finally:
-            db.session.remove()
 
 
 def check_sync(city: City, devices: list[Device]) -> dict[str, Any]:

@@ -60,6 +60,7 @@ from bench.synthetic import (  # noqa: E402
     percentile,
     phone,
     production_server,
+    wait_folded,
 )
 from fieldapp.extensions import db  # noqa: E402
 from fieldapp.field import enrol  # noqa: E402
@@ -468,7 +469,8 @@ def deadline_night(
         marks = {k: len(v) for k, v in watcher.times.items()}
         fleet_s = _run_phones(fleet)
         last_answer = time.monotonic()
-        lag = _wait_caught_up(app, campaign_id, ward_id, last_answer)
+        where = (TallyPending.campaign_id == campaign_id, TallyPending.ward_id == ward_id)
+        _, lag = wait_folded(app, last_answer, *where, limit=120)
     finally:
         watcher.stop.set()
         watcher.join(10)
@@ -524,24 +526,6 @@ def deadline_night(
     )
     for error in errors[:5]:
         print("   ", error)
-
-
-def _wait_caught_up(app: Any, campaign_id: int, ward_id: int, since: float) -> float:
-    """Seconds from `since` until nothing is left to fold in (the server folds by itself)."""
-    with app.app_context():
-        try:
-            while True:
-                left = db.session.scalar(
-                    sa.select(sa.func.count())
-                    .select_from(TallyPending)
-                    .where(TallyPending.campaign_id == campaign_id, TallyPending.ward_id == ward_id)
-                )
-                db.session.commit()
-                if not left or time.monotonic() - since > 120:
-                    return time.monotonic() - since
-                time.sleep(0.1)
-        finally:
-            db.session.remove()
 
 
 def _check(acked: list[tuple[str, int]], campaign_id: int, ward_id: int) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from flask import Flask  # noqa: E402
 
 from fieldapp import create_app  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
+from fieldapp.models import TallyPending  # noqa: E402
 from tests import builder  # noqa: E402
 from tests.fleet import ROOT, Gunicorn  # noqa: E402
 
@@ -299,6 +300,24 @@ def production_server(
         "FIELDAPP_POOL": pool,
     }
     return Gunicorn(database_url, log, workers=workers, config=ROOT / "gunicorn.conf.py", env=env)
+
+
+def wait_folded(app: Flask, since: float, *where: Any, limit: float = 300) -> tuple[int, float]:
+    """(changes waiting to be folded in at first look, seconds from `since` until none is left)
+    of the pending rows matching `where` — the server's own folding; gives up after `limit`."""
+    query = sa.select(sa.func.count()).select_from(TallyPending).where(*where)
+    first = None
+    with app.app_context():
+        try:
+            while True:
+                left = db.session.scalar(query)
+                db.session.commit()
+                first = left if first is None else first
+                if not left or time.monotonic() - since > limit:
+                    return first or 0, time.monotonic() - since
+                time.sleep(0.1)
+        finally:
+            db.session.remove()
 
 
 def analyse() -> None:
