@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
+from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..extensions import db
@@ -210,7 +211,11 @@ def find_device(token: str | None) -> Device | None:
     if not _well_formed(token):
         return None
     wanted = hash_secret(token)
-    device = db.session.scalar(sa.select(Device).where(Device.token_hash == wanted))
+    # The member and their ward come in the same query: every request of a phone reads both
+    # (its rights, its ward's campaign), and each was a round trip of its own.
+    query = sa.select(Device).where(Device.token_hash == wanted)
+    query = query.options(joinedload(Device.user).joinedload(User.ward))
+    device = db.session.scalar(query)
     if device is None or not hmac.compare_digest(device.token_hash, wanted):
         return None
     return device

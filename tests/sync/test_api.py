@@ -197,6 +197,25 @@ def test_an_unknown_token_is_refused_without_filling_the_audit_trail(client, wor
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
 
 
+def test_a_phones_device_member_and_ward_are_read_in_one_statement(world, token):
+    expected = (world.users["member"].username, world.ward.name)
+    db.session.expunge_all()  # nothing already loaded in the session answers for the database
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        device = enrol.find_device(token)
+        assert (device.user.username, device.user.ward.name) == expected
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert len(statements) == 1, statements
+    assert "users" in statements[0] and "wards" in statements[0]
+
+
 # --- sync: good requests ---------------------------------------------------------------------
 
 
