@@ -95,6 +95,25 @@ def test_the_export_benchmark_runs_on_a_small_ward() -> None:
     assert "ward.xlsx (4 sheets" in done.stdout and "openpyxl's write-only mode" in done.stdout
 
 
+def test_the_cpu_share_script_tells_the_kinds_of_process_apart() -> None:
+    """bench/cpu_share.py's grouping of the processes it reads (its figures are its own)."""
+    import os
+
+    from bench import cpu_share
+
+    gunicorn = "/w/.venv/bin/python /w/.venv/bin/gunicorn -c /w/gunicorn.conf.py app:app"
+    assert cpu_share.kind(gunicorn) == "gunicorn"
+    assert cpu_share.kind("postgres: 15/main: postgres test 127.0.0.1(41234) idle") == "PostgreSQL"
+    assert cpu_share.kind("/usr/lib/postgresql/15/bin/postgres -D /var/lib/x") == "PostgreSQL"
+    bench = ".venv/bin/python bench/city_bench.py --database postgresql+psycopg://postgres@h/db"
+    assert cpu_share.kind(bench) == "benchmark (client)"
+    assert cpu_share.kind("/usr/bin/redis-server 127.0.0.1:6379") == "Redis"
+    seen = cpu_share.processes()
+    assert os.getppid() in seen and os.getpid() not in seen  # (it leaves itself out)
+    assert all(ticks >= 0 for _, ticks in seen.values())
+    assert len(cpu_share.machine()) == 8
+
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted(
     [*ROOT.glob("bench/*.py"), *ROOT.glob("tools/*.py"), ROOT / "bench" / "lighthouse.sh"]
