@@ -52,6 +52,11 @@ def processes() -> dict[int, tuple[str, int]]:
     return found
 
 
+def serving(found: dict[int, tuple[str, int]]) -> bool:
+    """Whether a gunicorn is among the processes read."""
+    return any(what == "gunicorn" for what, _ in found.values())
+
+
 def machine() -> list[int]:
     """/proc/stat's cpu line: user nice system idle iowait irq softirq steal."""
     with open("/proc/stat") as f:
@@ -64,7 +69,7 @@ def main() -> None:
     )
     parser.add_argument("--every", type=float, default=2, help="seconds between readings")
     every = parser.parse_args().every
-    while not any(k == "gunicorn" for k, _ in processes().values()):
+    while not serving(processes()):
         time.sleep(1)
     time.sleep(5)  # past the workers' start
     first, first_cpu = processes(), machine()
@@ -72,7 +77,7 @@ def main() -> None:
     while True:
         time.sleep(every)
         now, now_cpu = processes(), machine()
-        if not any(k == "gunicorn" for k, _ in now.values()):
+        if not serving(now):
             break
         last, last_cpu = now, now_cpu
     spent = [b - a for a, b in zip(first_cpu, last_cpu, strict=True)]
