@@ -114,6 +114,22 @@ def test_the_cpu_share_script_tells_the_kinds_of_process_apart() -> None:
     assert len(cpu_share.machine()) == 8
 
 
+def test_the_cpu_share_script_counts_a_process_that_ended_before_the_last_reading() -> None:
+    """A stopping gunicorn's workers end before its master: what they spent stays theirs."""
+    from bench import cpu_share
+
+    first = {1: ("gunicorn", 10), 2: ("gunicorn", 100), 3: ("PostgreSQL", 50)}
+    readings = [
+        {1: ("gunicorn", 12), 2: ("gunicorn", 400), 3: ("PostgreSQL", 80), 4: ("other", 5)},
+        {1: ("gunicorn", 13), 3: ("PostgreSQL", 90)},  # worker 2 and process 4 have ended
+    ]
+    latest = dict(first)
+    for reading in readings:
+        latest.update(reading)
+    shares = cpu_share.by_kind(first, latest)
+    assert shares == {"gunicorn": 3 + 300, "PostgreSQL": 40, "other": 5}
+
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted(
     [*ROOT.glob("bench/*.py"), *ROOT.glob("tools/*.py"), ROOT / "bench" / "lighthouse.sh"]
