@@ -359,20 +359,17 @@ def _take_pending(campaign_id: int, ward_id: int, limit: int) -> list[str | None
     """
     pending = TallyPending.__table__  # (the table: no ORM objects to keep in step)
     where = _pending(campaign_id, ward_id)
-    if _is_postgres():
-        # The rows found are deleted by their place in the table (ctid: a TID scan, no index
-        # to choose). With `id IN (the oldest ids)` the planner, misled by the statistics of a
-        # queue that swings from empty to tens of thousands of rows, walked the whole ward
-        # index once per id: 157 ms a fold on average in bench/city_bench.py, more time than
-        # every INSERT of assists. Rows here are only ever inserted and deleted (never
-        # updated), and the ward's folder holds its lock, so a row keeps its place meanwhile.
-        ctid = sa.literal_column("ctid")
-        oldest = sa.select(ctid).where(*where).order_by(pending.c.id).limit(limit)
-        found = sa.func.array(oldest.scalar_subquery())
-        taken = sa.delete(pending).where(ctid == sa.func.any(found))
-    else:
-        oldest = sa.select(pending.c.id).where(*where).order_by(pending.c.id).limit(limit)
-        taken = sa.delete(pending).where(pending.c.id.in_(oldest.scalar_subquery()))
+    postgres = _is_postgres()
+    # PostgreSQL: the rows found are deleted by their place in the table (ctid: a TID scan, no index
+    # to choose). With `id IN (the oldest ids)` the planner, misled by the statistics of a
+    # queue that swings from empty to tens of thousands of rows, walked the whole ward
+    # index once per id: 157 ms a fold on average in bench/city_bench.py, more time than
+    # every INSERT of assists. Rows here are only ever inserted and deleted (never
+    # updated), and the ward's folder holds its lock, so a row keeps its place meanwhile.
+    row = sa.literal_column("ctid") if postgres else pending.c.id
+    oldest = sa.select(row).where(*where).order_by(pending.c.id).limit(limit).scalar_subquery()
+    chosen = row == sa.func.any(sa.func.array(oldest)) if postgres else row.in_(oldest)
+    taken = sa.delete(pending).where(chosen)
     return list(db.session.scalars(taken.returning(pending.c.resident_key)))
 
 
