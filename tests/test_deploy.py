@@ -27,6 +27,7 @@ import ssl
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,6 +152,56 @@ def test_a_sync_worker_takes_only_the_connections_it_has_threads_for():
     assert sync["keepalive"] == 0  # a kept-alive connection would hold a thread's place
     web = gunicorn_settings("web")
     assert "worker_connections" not in web and web["keepalive"] == 5  # browsers' pages reuse
+
+
+def test_a_full_sync_worker_leaves_new_connections_to_a_free_one(tmp_path):
+    # The behaviour the setting above promises, on the real gunicorn and its config: two sync
+    # workers of 4 threads (so 3 connections each) and 8 requests held open at once. Each
+    # worker holds 3, though it has a 4th thread; the other 2 wait in the listening socket's
+    # queue, taken by no worker (none queues them behind its own busy threads), until a
+    # worker has room again.
+    port = free_port()
+    env = dict(os.environ, FIELDAPP_POOL="sync", FIELDAPP_THREADS="4", PYTHONPATH=str(ROOT))
+    env["FIELDAPP_HOLD_DIR"] = str(tmp_path)
+    command = [str(GUNICORN), "-c", str(CONFIG), "--bind", f"127.0.0.1:{port}", "--workers", "2"]
+    command += ["--no-control-socket", "tests.hold_wsgi:app"]
+    with (tmp_path / "gunicorn.log").open("wb") as log:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    started = lambda: sorted(p.name for p in tmp_path.iterdir() if p.name[0].isdigit())  # noqa: E731
+    answers: list[tuple[int, object]] = []
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                if request(port, "GET", "/healthz", timeout=2)[0] == 200:
+                    break
+            assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+            time.sleep(0.1)
+        senders = [
+            threading.Thread(
+                target=lambda: answers.append(request(port, "GET", "/hold", timeout=60))
+            )
+            for _ in range(8)
+        ]
+        for sender in senders:
+            sender.start()
+        deadline = time.monotonic() + 30
+        while len(started()) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # room for a worker to take a 7th, if it would
+        held = started()
+        per_worker = Counter(name.split("-")[0] for name in held)
+        assert sorted(per_worker.values()) == [3, 3], held
+        (tmp_path / "release").touch()
+        for sender in senders:
+            sender.join(timeout=60)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert [status for status, _ in answers] == [200] * 8
+    pids = {body["pid"] for _, body in answers}
+    assert len(pids) == 2 and max(body["peak"] for _, body in answers) == 3
+    assert len(started()) == 8  # the two that waited were served once there was room
 
 
 def test_gunicorn_refuses_a_pool_it_does_not_know():
