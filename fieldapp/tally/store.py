@@ -591,7 +591,7 @@ def _recount_names(campaign_id: int, ward_id: int, pairs: set[tuple[str, int]]) 
     """Count the touched (name, birth year) groups again from the atoms; keep those > 1."""
     if not pairs:
         return
-    a, f = TallyAtom, TallyFigure
+    a, f = TallyAtom, TallyFigure.__table__  # (the table: no ORM objects to keep in step)
     names = sorted({name for name, _ in pairs})
     found: list[tuple[str, int, int]] = []
     for chunk in _chunks(names):
@@ -606,10 +606,10 @@ def _recount_names(campaign_id: int, ward_id: int, pairs: set[tuple[str, int]]) 
     for chunk in _chunks(stored):
         db.session.execute(
             sa.delete(f).where(
-                f.campaign_id == campaign_id,
-                f.ward_id == ward_id,
-                f.scope == NAMES,
-                one_of(f.key, chunk),
+                f.c.campaign_id == campaign_id,
+                f.c.ward_id == ward_id,
+                f.c.scope == NAMES,
+                one_of(f.c.key, chunk),
             )
         )
     _insert(TallyFigure, [_name_row(campaign_id, ward_id, n, y, r) for n, y, r in sorted(found)])
