@@ -9,10 +9,13 @@ dashboard has been loaded, so every batch is folded into the stored figures, as 
 production), a phone sends batches of 50 and 200 new assists through POST /api/v1/sync (the
 Flask test client; the response is closed as a WSGI server closes it, which runs the fold),
 then the same batches again (replayed: every record answered `unchanged`). Beside it, a
-minimal baseline does the same essential work on the same database: parse the JSON, one
-SELECT of the known ids, one INSERT ... ON CONFLICT DO NOTHING, one commit, an answer per
-record. Printed: records/s answered and folded, records/s answered only, the baseline's, and
-their ratio; medians of --repeat runs.
+minimal baseline does the same essential work on the same database, in a table that starts
+with as many records: parse the JSON, one SELECT of the known ids, one INSERT ... ON CONFLICT
+DO NOTHING, one commit, an answer per record — twice: in plain SQL through the driver (the
+limit), and written with SQLAlchemy Core (the baseline issue 11 first measured against, which
+compiles its multi-row INSERT afresh for every batch). Printed: records/s answered and
+folded, records/s answered only, replayed, both baselines', and the ratio of answered and
+folded to each; medians of --repeat runs.
 
 --phones N (PostgreSQL): the deadline night. One ward with N enrolled members' phones; the
 production servers (`gunicorn -c gunicorn.conf.py`, threaded workers, Redis for the rate
