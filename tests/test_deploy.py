@@ -167,7 +167,11 @@ def test_a_full_sync_worker_leaves_new_connections_to_a_free_one(tmp_path):
     command += ["--no-control-socket", "tests.hold_wsgi:app"]
     with (tmp_path / "gunicorn.log").open("wb") as log:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    started = lambda: sorted(p.name for p in tmp_path.iterdir() if p.name[0].isdigit())  # noqa: E731
+
+    def started() -> list[str]:
+        """The held requests so far, each as "<worker's pid>-<number>"."""
+        return sorted(p.name for p in tmp_path.iterdir() if p.name[0].isdigit())
+
     answers: list[tuple[int, object]] = []
     try:
         deadline = time.monotonic() + 30
@@ -196,6 +200,7 @@ def test_a_full_sync_worker_leaves_new_connections_to_a_free_one(tmp_path):
         for sender in senders:
             sender.join(timeout=60)
     finally:
+        (tmp_path / "release").touch()  # (a failed check above must not leave them held)
         server.terminate()
         server.wait(timeout=30)
     assert [status for status, _ in answers] == [200] * 8
