@@ -178,6 +178,9 @@ def warm_up(app: Any, ward: dict[str, Any], records: int, rnd: random.Random) ->
     db.session.remove()
 
 
+_BASELINE_COLUMNS = ("record_id", "rev", "type", "recorded_at", "voided", "data")
+
+
 def baseline_batch(engine: sa.Engine, body: bytes, gz: bool = False, core: bool = False) -> bytes:
     """The least a server could do with a batch: parse, look up, insert, commit, answer.
 
@@ -186,14 +189,15 @@ def baseline_batch(engine: sa.Engine, body: bytes, gz: bool = False, core: bool 
     ratio against: its multi-row INSERT ... VALUES is compiled afresh for every batch (1,200
     parameters for 200 rows), most of that baseline's time on SQLite.
     """
-    if core:
-        return _core_batch(engine, body, gz)
     records = json.loads(gzip.decompress(body) if gz else body)["records"]
     ids = [r["id"] for r in records]
     postgres = engine.dialect.name == "postgresql"
-    columns = "record_id, rev, type, recorded_at, voided, data"
     with engine.begin() as conn:
-        if postgres:
+        if core:
+            found = conn.execute(
+                sa.select(BASELINE.c.record_id, BASELINE.c.rev).where(BASELINE.c.record_id.in_(ids))
+            )
+        elif postgres:
             found = conn.exec_driver_sql(
                 "SELECT record_id, rev FROM bench_baseline"
                 " WHERE record_id = ANY(%(ids)s::varchar[])",
@@ -207,62 +211,13 @@ def baseline_batch(engine: sa.Engine, body: bytes, gz: bool = False, core: bool 
             )
         known = {(rid, rev) for rid, rev in found}
         rows = [
-            (
-                r["id"],
-                r["rev"],
-                r["type"],
-                r["recorded_at"],
-                r["voided"],
-                json.dumps(r["data"], ensure_ascii=False),
-            )
-            for r in records
-            if (r["id"], r["rev"]) not in known
-        ]
-        if rows and postgres:
-            conn.exec_driver_sql(
-                f"INSERT INTO bench_baseline ({columns}) SELECT * FROM unnest(%(a)s::varchar[],"
-                " %(b)s::int[], %(c)s::varchar[], %(d)s::varchar[], %(e)s::bool[], %(f)s::text[])"
-                " ON CONFLICT DO NOTHING",
-                dict(zip("abcdef", map(list, zip(*rows, strict=True)), strict=True)),
-            )
-        elif rows:
-            conn.exec_driver_sql(
-                f"INSERT INTO bench_baseline ({columns}) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                rows,
-            )
-    return _answers(records, known)
-
-
-def _core_batch(engine: sa.Engine, body: bytes, gz: bool) -> bytes:
-    records = json.loads(gzip.decompress(body) if gz else body)["records"]
-    ids = [r["id"] for r in records]
-    with engine.begin() as conn:
-        known = {
-            (rid, rev)
-            for rid, rev in conn.execute(
-                sa.select(BASELINE.c.record_id, BASELINE.c.rev).where(BASELINE.c.record_id.in_(ids))
-            )
-        }
-        rows = [
-            {
-                "record_id": r["id"],
-                "rev": r["rev"],
-                "type": r["type"],
-                "recorded_at": r["recorded_at"],
-                "voided": r["voided"],
-                "data": json.dumps(r["data"], ensure_ascii=False),
-            }
+            (r["id"], r["rev"], r["type"], r["recorded_at"], r["voided"])
+            + (json.dumps(r["data"], ensure_ascii=False),)
             for r in records
             if (r["id"], r["rev"]) not in known
         ]
         if rows:
-            dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-            conn.execute(dialect.insert(BASELINE).values(rows).on_conflict_do_nothing())
-    return _answers(records, known)
-
-
-def _answers(records: list[dict[str, Any]], known: set[tuple[str, int]]) -> bytes:
+            _baseline_insert(conn, rows, core, postgres)
     results = [
         {
             "id": r["id"],
@@ -272,6 +227,28 @@ def _answers(records: list[dict[str, Any]], known: set[tuple[str, int]]) -> byte
         for r in records
     ]
     return json.dumps({"results": results}).encode()
+
+
+def _baseline_insert(conn: sa.Connection, rows: list[tuple], core: bool, postgres: bool) -> None:
+    if core:
+        dialect = postgresql if postgres else sqlite
+        values = [dict(zip(_BASELINE_COLUMNS, row, strict=True)) for row in rows]
+        conn.execute(dialect.insert(BASELINE).values(values).on_conflict_do_nothing())
+        return
+    columns = ", ".join(_BASELINE_COLUMNS)
+    if postgres:
+        conn.exec_driver_sql(
+            f"INSERT INTO bench_baseline ({columns}) SELECT * FROM unnest(%(a)s::varchar[],"
+            " %(b)s::int[], %(c)s::varchar[], %(d)s::varchar[], %(e)s::bool[], %(f)s::text[])"
+            " ON CONFLICT DO NOTHING",
+            dict(zip("abcdef", map(list, zip(*rows, strict=True)), strict=True)),
+        )
+    else:
+        conn.exec_driver_sql(
+            f"INSERT INTO bench_baseline ({columns}) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            rows,
+        )
 
 
 def in_process(url: str, repeat: int, total: int) -> None:
