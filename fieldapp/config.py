@@ -23,6 +23,7 @@ ENV_KEYS = (
     "FIELDAPP_SYNC_SLOTS",
     "FIELDAPP_SYNC_QUEUE",
     "FIELDAPP_SYNC_WAIT",
+    "FIELDAPP_FOLD_EVERY",
     "FIELDAPP_SESSION_IDLE_HOURS",
     "FIELDAPP_SESSION_MAX_DAYS",
     "FIELDAPP_KEY_SECRET",
@@ -82,6 +83,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "FIELDAPP_SYNC_SLOTS": None,
         "FIELDAPP_SYNC_QUEUE": None,
         "FIELDAPP_SYNC_WAIT": 5,
+        # Seconds: a process folds answered batches into the tally's figures at most this
+        # often, each fold taking every batch stored since (tally/folder.py); 0: after each.
+        "FIELDAPP_FOLD_EVERY": 0.5,
         # Merged over ENGINE_DEFAULTS below (keys given here win).
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of one hour
@@ -121,6 +125,7 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         cfg.get("FIELDAPP_SYNC_SLOTS"), cfg.get("FIELDAPP_SYNC_QUEUE"), cfg["FIELDAPP_THREADS"]
     )
     cfg["FIELDAPP_SYNC_WAIT"] = max(0.0, float(cfg["FIELDAPP_SYNC_WAIT"]))
+    cfg["FIELDAPP_FOLD_EVERY"] = max(0.0, float(cfg["FIELDAPP_FOLD_EVERY"]))
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
         cfg["SQLALCHEMY_DATABASE_URI"], cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
     )

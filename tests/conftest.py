@@ -101,6 +101,7 @@ def make_app(backend: str, tmp_path: Path, **extra: object) -> Flask:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "FIELDAPP_ENV": "development",
+        "FIELDAPP_FOLD_EVERY": 0,  # each batch folded as its response closes: none left running
     }
     settings.update(extra)
     app = create_app(settings)

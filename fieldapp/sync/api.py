@@ -21,7 +21,7 @@ from .. import audit
 from ..extensions import csrf, db, limiter
 from ..field import enrol
 from ..models import Device
-from ..tally import store
+from ..tally.folder import folder_of
 from ..text import utcnow
 from . import contract, gate, openapi, outbox, progress
 
@@ -297,17 +297,9 @@ def sync_gate() -> gate.Gate:
 
 
 def fold_after(response: Any, app: Flask) -> None:
-    """Fold the batch into the tally's figures once the phone has its answer (tally/store.py)."""
-
-    def fold() -> None:
-        with app.app_context():
-            try:
-                store.catch_up_everywhere()
-            except Exception:  # the records are stored; the next fold or reader catches up
-                log.exception("folding the tally after a sync batch failed")
-                db.session.rollback()
-
-    response.call_on_close(fold)
+    """Fold the batch into the tally's figures once the phone has its answer: at once, or
+    with the other batches of a moment (tally/folder.py)."""
+    response.call_on_close(folder_of(app).after_batch)
 
 
 @bp.get("/records")
