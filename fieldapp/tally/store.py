@@ -18,7 +18,9 @@ shared/design/tally-at-scale.md), so the figures trail the records by a fold:
   resident's atoms are taken out of the figures and their current assists put back in. That
   is idempotent, so a resident folded twice, or late, comes out right, and the figures equal
   tally/counts.py's count once caught up (tests/tally/test_store.py).
-- sync/api.py catches a ward up right after answering a phone's batch; a reader catches up before
+- sync/api.py catches the wards up once a phone has its batch's answer, or leaves it to the
+  process's next fold when one began less than FIELDAPP_FOLD_EVERY before (tally/folder.py:
+  a moment's batches share one fold); a reader catches up before
   it reads, and when another process is folding it shows the stored figures with their time
   (`Figures.as_of`: "Số liệu lúc ...").
 """
@@ -259,8 +261,8 @@ def catch_up(
 
 
 def catch_up_everywhere() -> None:
-    """Fold every ward with pending changes: run by one thread per process after a sync batch
-    has been answered (sync/api.py), so the figures trail the records by about one fold.
+    """Fold every ward with pending changes: run by one thread per process after sync batches
+    have been answered (tally/folder.py), so the figures trail the records by about one fold.
 
     It goes on until a look finds nothing pending (or only wards other processes are folding):
     the last batch of the night is folded in with no batch after it to start a fold. (A
