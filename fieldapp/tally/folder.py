@@ -65,6 +65,8 @@ class Folder:
             self._began, self._left = _now(), False
         if timer is not None:
             timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join()  # had its fold begun, it ends before this one looks
         self._fold()
 
     @property

@@ -48,6 +48,9 @@ class FakeTimer:
     def cancel(self) -> None:
         self.cancelled = True
 
+    def join(self) -> None:
+        pass
+
     def fire(self) -> None:
         if not self.cancelled:
             self.function(*self.args)
